@@ -1,0 +1,144 @@
+"""The ``ganzoo`` command: thin sub-commands over the registry, the recipe and the engine.
+
+Bad input ends with one line on stderr and exit code 2; ``--debug`` adds the traceback.
+torch is imported only by the commands that need it, so ``ganzoo list`` and ``--help`` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ganzoo import __version__
+from ganzoo.errors import GanzooError
+from ganzoo.registry import KINDS, Registry
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+LIST_CHOICES = [k.plural for k in KINDS.values()] + ["plugins"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args) or 0
+    except GanzooError as exc:
+        if args.debug:
+            traceback.print_exc()
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganzoo",
+        description="A plugin-based zoo of Generative Adversarial Networks on PyTorch.",
+        epilog="Start with: ganzoo run recipes/quickstart.yaml",
+    )
+    parser.add_argument("--version", action="version", version=f"ganzoo {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list available components and plugins",
+                       description="List every registered component (or plugins), with the "
+                                   "plugin and package that gives it.")
+    p.add_argument("what", nargs="?", choices=LIST_CHOICES, metavar="WHAT",
+                   help=f"one of: {', '.join(LIST_CHOICES)} (default: all components)")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("run", help="train (and sample) as a recipe says",
+                       description="Train a GAN as a YAML recipe says. Any key can be "
+                                   "overridden: ganzoo run r.yaml train.steps=100 loss.name=mse")
+    p.add_argument("recipe", help="path of a recipe .yaml file")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="dotlist overrides, e.g. train.steps=100 data.root=../data")
+    p.set_defaults(handler=cmd_run)
+    for p in sub.choices.values():
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks for errors")
+    return parser
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def load_registry_with_warnings() -> Registry:
+    from ganzoo.plugins import load_registry
+
+    registry = load_registry()
+    for plugin in registry.broken:
+        err_console.print(f"[yellow]warning:[/] plugin {plugin.name!r} ({plugin.package}) is "
+                          f"broken and was skipped: {escape(plugin.error)}")
+    return registry
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    registry = load_registry_with_warnings()
+    if args.what == "plugins":
+        console.print(plugins_table(registry))
+        return 0
+    kinds = [k for k in KINDS.values() if args.what in (None, k.plural)]
+    table = Table(title="ganzoo components", title_justify="left")
+    for column in ("name", "kind", "plugin/package"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", overflow="fold")
+    for kind in kinds:
+        for c in registry.all(kind.name):
+            table.add_row(c.name, c.kind, origin(c.plugin, c.package), escape(c.summary))
+        table.add_section()
+    for plugin in registry.broken:
+        table.add_row("-", "[red]broken[/]", origin(plugin.name, plugin.package),
+                      escape(plugin.error))
+    console.print(table)
+    return 0
+
+
+def origin(plugin: str, package: str) -> str:
+    """'mlp' for a built-in, 'hinge/ganzoo-hinge' for a third party."""
+    return plugin if package == "ganzoo" else f"{plugin}/{package}"
+
+
+def plugins_table(registry: Registry) -> Table:
+    table = Table(title="ganzoo plugins", title_justify="left")
+    for column in ("plugin", "package", "state", "components / error"):
+        table.add_column(column, overflow="fold")
+    for p in registry.plugins:
+        names = [f"{c.kind} {c.name}" for kind in KINDS for c in registry.all(kind)
+                 if c.plugin == p.name]
+        state = {"ok": "[green]ok[/]", "broken": "[red]broken[/]"}.get(p.state, p.state)
+        table.add_row(p.name, p.package, state, escape(p.error) if p.error else ", ".join(names))
+    return table
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ganzoo.recipe import load_recipe, train_options
+
+    registry = load_registry_with_warnings()
+    recipe = load_recipe(args.recipe, args.overrides)
+    options = train_options(recipe)
+
+    from ganzoo.training import run_recipe
+
+    run_recipe(recipe, options, registry, name=Path(args.recipe).stem, console=console)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

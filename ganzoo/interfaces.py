@@ -1,0 +1,93 @@
+"""The four abstract bases every component implements.
+
+A Generator maps latent vectors to samples; a Discriminator maps samples to logits; a Loss turns
+logits into the two players' objectives; a Dataset hands the engine endless batches of real samples.
+Samples are images of shape (C, H, W) scaled to [-1, 1], or points of shape (D,) for toy data.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor, nn
+
+
+class Generator(nn.Module, ABC):
+    """G: z ~ N(0, I) of length ``latent_dim`` -> a sample of ``image_shape``.
+
+    Image generators return values in [-1, 1] (a tanh output), matching how datasets scale images.
+    """
+
+    latent_dim: int
+    image_shape: tuple[int, ...]
+
+    @abstractmethod
+    def forward(self, z: Tensor) -> Tensor:
+        """(N, latent_dim) -> (N, *image_shape)."""
+
+    def sample_latent(
+        self,
+        n: int,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Draw n latent vectors from the standard normal prior p(z)."""
+        return torch.randn(n, self.latent_dim, device=device, generator=generator)
+
+
+class Discriminator(nn.Module, ABC):
+    """D: a sample -> the logit l of the probability that it is real, D = sigmoid(l)."""
+
+    image_shape: tuple[int, ...]
+
+    @abstractmethod
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, *image_shape) -> logits of shape (N,); no sigmoid inside."""
+
+
+class Loss(ABC):
+    """The two objectives of the game, written on D's raw outputs (logits) for stability.
+
+    Both methods also receive what a regulariser such as a gradient penalty would need:
+    the real and fake batches and the discriminator itself.
+    """
+
+    @abstractmethod
+    def discriminator_loss(
+        self, real_logits: Tensor, fake_logits: Tensor, *, real: Tensor, fake: Tensor,
+        discriminator: Discriminator,
+    ) -> Tensor:
+        """A scalar that D minimises; ``fake`` is detached from G."""
+
+    @abstractmethod
+    def generator_loss(
+        self, fake_logits: Tensor, *, fake: Tensor, discriminator: Discriminator
+    ) -> Tensor:
+        """A scalar that G minimises, with gradients flowing through a D that is not updated."""
+
+
+class Dataset(ABC):
+    """Real samples, delivered as endless batches on the training device."""
+
+    image_shape: tuple[int, ...]
+    num_classes: int | None = None
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """How many distinct samples there are (for toy distributions: how many one epoch holds)."""
+
+    @abstractmethod
+    def batches(self, batch_size: int, device: torch.device, seed: int) -> Iterator[Tensor]:
+        """Yield batches forever, scaled as G's output is (images in [-1, 1]), on ``device``."""
+
+    @property
+    def description(self) -> str:
+        """One line saying what was loaded and how batches are delivered."""
+        return f"{len(self)} samples of shape {tuple(self.image_shape)}"
+
+
+def is_image_shape(shape: tuple[int, ...]) -> bool:
+    """Images are (C, H, W); anything else (such as (2,)) is a point cloud."""
+    return len(shape) == 3

@@ -1,0 +1,121 @@
+"""Loading plugins: the built-ins first, then the ``ganzoo`` entry-point group.
+
+Built-ins and third parties go through the same hooks. A plugin that fails to import, implements
+a hook that does not exist, or registers something invalid is reported as broken and skipped; it
+never stops the other plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterable, Mapping
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from ganzoo import hookspecs
+from ganzoo.registry import KINDS, Component, PluginStatus, Register, Registry
+
+ENTRY_POINT_GROUP = "ganzoo"
+DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
+
+#: Built-in plugin modules, registered exactly like third-party ones.
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "ganzoo_builtins.mlp",
+    "ganzoo_builtins.losses",
+    "ganzoo_builtins.gaussian_mixture",
+    "ganzoo_builtins.mnist",
+)
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """A fresh plugin manager that knows ganzoo's hooks and holds no plugins yet."""
+    pm = pluggy.PluginManager("ganzoo")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def disabled_plugins() -> set[str]:
+    """Plugin or package names listed, comma-separated, in GANZOO_DISABLE_PLUGINS."""
+    return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+
+
+def load_registry(extra_plugins: Mapping[str, Any] | None = None) -> Registry:
+    """Load every plugin into a fresh registry.
+
+    ``extra_plugins`` (name -> module or object) are registered after the entry points;
+    tests use it to add fake plugins in-process.
+    """
+    pm = get_plugin_manager()
+    registry = Registry()
+    candidates: list[tuple[str, str, Callable[[], Any]]] = [
+        (module.rsplit(".", 1)[-1], "ganzoo", _importer(module)) for module in BUILTIN_PLUGINS
+    ]
+    candidates += [(ep.name, _package_of(ep), ep.load) for ep in _entry_points()]
+    candidates += [
+        (name, "(in-process)", _given(obj)) for name, obj in (extra_plugins or {}).items()
+    ]
+
+    off = disabled_plugins()
+    for name, package, load in candidates:
+        if name in off or package in off:
+            registry.plugins.append(PluginStatus(name, package, "disabled"))
+            continue
+        registry.plugins.append(_load_one(pm, registry, name, package, load))
+    return registry
+
+
+def _load_one(
+    pm: pluggy.PluginManager, registry: Registry, name: str, package: str, load: Callable[[], Any]
+) -> PluginStatus:
+    """Import, register and collect one plugin; any failure marks it broken and undoes it."""
+    try:
+        plugin = load()
+        pm.register(plugin, name=name)
+    except Exception as exc:  # a third party's import may raise anything
+        return PluginStatus(name, package, "broken", _describe(exc))
+    try:
+        unknown = [c.name for c in pm.get_hookcallers(plugin) or [] if not c.has_spec()]
+        if unknown:
+            raise ValueError(f"implements unknown hook {unknown[0]!r}; see ganzoo.hookspecs")
+        staged = _collect(pm, name, package)
+    except Exception as exc:
+        pm.unregister(plugin)
+        return PluginStatus(name, package, "broken", _describe(exc))
+    for component in staged:
+        registry.add(component)
+    return PluginStatus(name, package)
+
+
+def _collect(pm: pluggy.PluginManager, name: str, package: str) -> list[Component]:
+    """Call each of the plugin's registration hooks, gathering what it registers."""
+    staged: list[Component] = []
+    for kind in KINDS.values():
+        for impl in getattr(pm.hook, kind.hook).get_hookimpls():
+            if impl.plugin_name == name:
+                register = Register(kind.name, name, package, staged)
+                impl.function(**{arg: register for arg in impl.argnames})
+    return staged
+
+
+def _entry_points() -> Iterable[Any]:
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def _package_of(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else "?"
+
+
+def _importer(module: str) -> Callable[[], Any]:
+    return lambda: importlib.import_module(module)
+
+
+def _given(obj: Any) -> Callable[[], Any]:
+    return lambda: obj
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]

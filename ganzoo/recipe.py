@@ -1,0 +1,174 @@
+"""Recipes: a YAML file of named components and training options, checked against a schema.
+
+A recipe only names registered components; it never imports or runs code of its own. Every
+error names the key path and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from ganzoo.errors import GanzooError
+from ganzoo.options import one_of, positive
+from ganzoo.registry import Component
+
+#: recipe section -> registry kind.
+COMPONENT_SECTIONS = {
+    "generator": "generator",
+    "discriminator": "discriminator",
+    "loss": "loss",
+    "data": "dataset",
+}
+
+
+@dataclass
+class TrainOptions:
+    """How to train: the step loop, the optimisers, where and how often to write."""
+
+    steps: int = 1000
+    batch_size: int = 64
+    n_critic: int = 1  # D updates per G update
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
+    log_every: int = 50  # read metrics back from the device this often (no per-step sync)
+    sample_every: int = 500  # sample grid from a fixed z this often, and at the end
+    num_samples: int = 64  # images in each sample grid
+    run_dir: str | None = None  # default: runs/<recipe>-<timestamp>
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "n_critic", "lr_g", "lr_d", "log_every",
+                     "sample_every", "num_samples"):
+            positive(name, getattr(self, name))
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be in [0, 1) (got {getattr(self, name)!r})")
+        if not self.device.startswith("cuda:"):
+            one_of("device", self.device, ("auto", "cpu", "cuda", "mps"))
+
+
+@dataclass
+class RecipeSchema:
+    generator: dict[str, Any] = MISSING
+    discriminator: dict[str, Any] = MISSING
+    loss: dict[str, Any] = MISSING
+    data: dict[str, Any] = MISSING
+    train: TrainOptions = field(default_factory=TrainOptions)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """Read a recipe file, apply ``key=value`` overrides and check it against the schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanzooError(
+            f"Recipe file not found: '{path}'. Pass the path of a .yaml recipe, "
+            "for example recipes/quickstart.yaml."
+        )
+    try:
+        from_file = OmegaConf.load(path)
+    except Exception as exc:  # yaml's parser errors carry the line and column
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GanzooError(f"{path}: not a valid YAML recipe: {first}") from None
+    if not isinstance(from_file, DictConfig):
+        raise GanzooError(f"{path}: a recipe is a mapping of sections (generator, data, ...)")
+    return compose(from_file, overrides, where=str(path))
+
+
+def compose(
+    base: DictConfig | dict[str, Any], overrides: list[str] | tuple[str, ...] = (), where: str = ""
+) -> DictConfig:
+    """Merge ``base`` and the dotlist ``overrides`` into the schema and check what is missing."""
+    for item in overrides:
+        if "=" not in item:
+            raise GanzooError(f"Override {item!r} must look like key=value, e.g. train.steps=100")
+    try:
+        cli = OmegaConf.from_dotlist(list(overrides))
+        recipe = OmegaConf.merge(OmegaConf.structured(RecipeSchema), base, cli)
+        missing = sorted(OmegaConf.missing_keys(recipe))
+    except OmegaConfBaseException as exc:
+        raise GanzooError(_explain(exc, prefix="", where=where)) from None
+    if missing:
+        raise GanzooError(
+            f"{', '.join(missing)}: missing; every recipe needs generator, discriminator, "
+            f"loss and data sections{_in(where)}"
+        )
+    for section in COMPONENT_SECTIONS:
+        name = recipe[section].get("name")
+        if not isinstance(name, str) or not name:
+            raise GanzooError(
+                f"{section}.name: missing; name the {COMPONENT_SECTIONS[section]} to use "
+                f"(see 'ganzoo list'){_in(where)}"
+            )
+    return recipe
+
+
+def train_options(recipe: DictConfig) -> TrainOptions:
+    """The recipe's ``train`` section as a checked TrainOptions."""
+    return _to_object(recipe.train, "train.")
+
+
+def component_options(component: Component, section: DictConfig | dict[str, Any], path: str) -> Any:
+    """Check a recipe section (``name`` plus options) against the component's options dataclass."""
+    values = {k: v for k, v in _as_dict(section).items() if k != "name"}
+    if component.options is None:
+        if values:
+            first = next(iter(values))
+            raise GanzooError(
+                f"{path}.{first}: {component.kind} {component.name!r} takes no options"
+            )
+        return None
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(component.options), values)
+    except OmegaConfBaseException as exc:
+        raise GanzooError(_explain(exc, prefix=f"{path}.")) from None
+    return _to_object(merged, f"{path}.")
+
+
+def _to_object(config: DictConfig, prefix: str) -> Any:
+    """Build the dataclass behind ``config``, reporting its ``__post_init__`` checks too."""
+    try:
+        return OmegaConf.to_object(config)
+    except OmegaConfBaseException as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ValueError):
+            raise GanzooError(f"{prefix}{cause}") from None
+        raise GanzooError(_explain(exc, prefix=prefix)) from None
+    except ValueError as exc:
+        raise GanzooError(f"{prefix}{exc}") from None
+
+
+def _as_dict(section: DictConfig | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(section, DictConfig):
+        return OmegaConf.to_container(section, resolve=True)  # type: ignore[return-value]
+    return dict(section)
+
+
+def _explain(exc: OmegaConfBaseException, prefix: str, where: str = "") -> str:
+    key = getattr(exc, "full_key", "") or ""
+    msg = (getattr(exc, "msg", "") or str(exc)).strip().splitlines()[0]
+    if isinstance(exc, ConfigKeyError) and "not in" in msg:
+        known = _field_names(getattr(exc, "object_type", None))
+        msg = f"unknown key; expected one of: {', '.join(known)}" if known else "unknown key"
+    elif "is not a ListConfig" in msg:
+        msg = "expected a list, e.g. [256, 256]"
+    location = f"{prefix}{key}" if key else prefix.rstrip(".") or "recipe"
+    return f"{location}: {msg}{_in(where)}"
+
+
+def _field_names(object_type: Any) -> list[str]:
+    if isinstance(object_type, type) and dataclasses.is_dataclass(object_type):
+        return [f.name for f in dataclasses.fields(object_type)]
+    return []
+
+
+def _in(where: str) -> str:
+    return f" (in {where})" if where else ""

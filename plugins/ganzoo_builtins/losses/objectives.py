@@ -1,0 +1,54 @@
+"""Loss formulas, each with softplus so that logits of +-100 give finite values and gradients.
+
+With D = sigmoid(l): -log D = softplus(-l) and -log(1 - D) = softplus(l).
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganzoo.interfaces import Loss
+
+
+def _bce_discriminator(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """-log D(x) - log(1 - D(G(z))), averaged over each batch."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+class Minimax(Loss):
+    """The original saturating game (Goodfellow et al., 2014).
+
+    L_D = -log D(x) - log(1 - D(G(z))); L_G = log(1 - D(G(z))) = -softplus(l).
+    Its G gradient vanishes when D confidently rejects the fakes (D(G(z)) -> 0), which is
+    why it is kept: to show that.
+    """
+
+    def discriminator_loss(self, real_logits, fake_logits, **context) -> Tensor:
+        return _bce_discriminator(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits, **context) -> Tensor:
+        return -F.softplus(fake_logits).mean()
+
+
+class NonSaturating(Loss):
+    """The non-saturating game: the same D loss, L_G = -log D(G(z)) = softplus(-l)."""
+
+    def discriminator_loss(self, real_logits, fake_logits, **context) -> Tensor:
+        return _bce_discriminator(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits, **context) -> Tensor:
+        return F.softplus(-fake_logits).mean()
+
+
+class LeastSquares(Loss):
+    """LSGAN (Mao et al., 2017) with targets a=0, b=c=1, on D's linear output l.
+
+    L_D = ½(l_real - 1)² + ½ l_fake²; L_G = ½(l_fake - 1)².
+    """
+
+    def discriminator_loss(self, real_logits, fake_logits, **context) -> Tensor:
+        return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+
+    def generator_loss(self, fake_logits, **context) -> Tensor:
+        return 0.5 * ((fake_logits - 1) ** 2).mean()

@@ -1,0 +1,58 @@
+"""The vanilla GAN of Goodfellow et al. (2014): fully connected G and D."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ganzoo import hookimpl
+from ganzoo.options import one_of, positive, positive_list
+
+
+@dataclass
+class MLPGeneratorOptions:
+    latent_dim: int = 100
+    hidden_dims: list[int] = field(default_factory=lambda: [256, 512, 1024])
+    activation: str = "relu"  # relu | leaky_relu
+    batch_norm: bool = False
+    output: str = "auto"  # auto: tanh for images, linear for points | tanh | linear
+
+    def __post_init__(self) -> None:
+        positive("latent_dim", self.latent_dim)
+        positive_list("hidden_dims", self.hidden_dims)
+        one_of("activation", self.activation, ("relu", "leaky_relu"))
+        one_of("output", self.output, ("auto", "tanh", "linear"))
+
+
+@dataclass
+class MLPDiscriminatorOptions:
+    hidden_dims: list[int] = field(default_factory=lambda: [512, 256])
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        positive_list("hidden_dims", self.hidden_dims)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout: must be in [0, 1) (got {self.dropout!r})")
+
+
+def build_generator(options: MLPGeneratorOptions, image_shape: tuple[int, ...]):
+    """Fully connected G: z -> hidden layers -> tanh image (linear output for points)."""
+    from ganzoo_builtins.mlp.networks import MLPGenerator
+
+    return MLPGenerator(options, image_shape)
+
+
+def build_discriminator(options: MLPDiscriminatorOptions, image_shape: tuple[int, ...]):
+    """Fully connected D: flattened sample -> LeakyReLU(0.2) hidden layers -> one logit."""
+    from ganzoo_builtins.mlp.networks import MLPDiscriminator
+
+    return MLPDiscriminator(options, image_shape)
+
+
+@hookimpl
+def ganzoo_register_generators(register):
+    register("mlp", build_generator, options=MLPGeneratorOptions)
+
+
+@hookimpl
+def ganzoo_register_discriminators(register):
+    register("mlp", build_discriminator, options=MLPDiscriminatorOptions)

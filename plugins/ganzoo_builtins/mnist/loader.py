@@ -1,0 +1,70 @@
+"""Loading MNIST's IDX files into one uint8 tensor, with errors that say where to put them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ganzoo.data import InMemoryDataset
+from ganzoo.errors import GanzooError
+from ganzoo_builtins.mnist import MNISTOptions
+
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def load_mnist(options: MNISTOptions) -> InMemoryDataset:
+    root = Path(options.root).expanduser()
+    if not options.download:
+        check_layout(root, options.split)
+    from torchvision.datasets import MNIST
+
+    try:
+        mnist = MNIST(str(root), train=options.split == "train", download=options.download)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise GanzooError(
+            f"data: could not load MNIST into '{root}' ({first}). Put the IDX files in "
+            f"'{root / 'MNIST' / 'raw'}' and set data.download=false."
+        ) from None
+    images = mnist.data.unsqueeze(1)  # (N, 1, 28, 28) uint8
+    if options.image_size != images.shape[-1]:
+        images = resize_uint8(images, options.image_size)
+    return InMemoryDataset(images, num_classes=10, source=f"MNIST {options.split} in '{root}'")
+
+
+def check_layout(root: Path, split: str) -> None:
+    """Fail with one line naming the folder, the files expected and the option to set."""
+    expected = FILES[split]
+    raw = root / "MNIST" / "raw"
+    if all((raw / name).is_file() for name in expected):
+        return
+    names = ", ".join(expected)
+    for candidate in (root.parent, root.parent.parent, *sorted(root.glob("*"))):
+        found = all((candidate / "MNIST" / "raw" / n).is_file() for n in expected)
+        if candidate.is_dir() and found:
+            raise GanzooError(
+                f"data.root: MNIST files not found under '{root}', but they are under "
+                f"'{candidate}'. Set data.root={candidate}"
+            )
+    if not root.exists():
+        where = f"data.root: folder '{root}' does not exist"
+    else:
+        where = f"data.root: MNIST files not found in '{raw}'"
+    raise GanzooError(
+        f"{where} (expected {names}). Set data.root to the folder that holds MNIST/raw/, "
+        "or data.download=true where the network allows."
+    )
+
+
+def resize_uint8(images: Tensor, size: int) -> Tensor:
+    """Resize (N, C, H, W) uint8 images to size x size, antialiased, back to uint8."""
+    import torch.nn.functional as F
+
+    out = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True,
+                        align_corners=False)
+    return out.round().clamp_(0, 255).to(torch.uint8)

@@ -1,0 +1,91 @@
+"""The command line: tables, one-line errors with exit code 2, --debug tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ganzoo import cli, plugins
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_builtins_and_the_example_plugin(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    for name in ("mlp", "nonsaturating", "minimax", "mse", "gaussian_mixture", "mnist", "hinge"):
+        assert name in out
+    assert "hinge/ganzoo-hinge" in out
+
+
+def test_list_one_kind(capsys):
+    code, out, _ = run_cli(capsys, "list", "losses")
+    assert code == 0 and "nonsaturating" in out and "gaussian_mixture" not in out
+
+
+def test_list_marks_broken_plugins(capsys, monkeypatch):
+    class EP:
+        name, dist = "flaky", type("D", (), {"name": "ganzoo-flaky"})()
+
+        @staticmethod
+        def load():
+            raise ImportError("cannot import name 'Thing'")
+
+    monkeypatch.setattr(plugins, "_entry_points", lambda: [EP])
+    code, out, err = run_cli(capsys, "list")
+    assert code == 0
+    assert "broken" in out and "flaky" in out
+    assert "warning: plugin 'flaky' (ganzoo-flaky) is broken" in err
+    code, out, _ = run_cli(capsys, "list", "plugins")
+    assert "broken" in out and "cannot import name" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["loss.name=nonsaturatin"], "Did you mean 'nonsaturating'?"),
+        (["train.steps=abc"], "train.steps:"),
+        (["train.nope=1"], "train.nope: unknown key"),
+        (["data.root=1", "data.name=mnist", "data.layout=x"], "data.layout: unknown key"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, in_tmp, args, message):
+    code, out, err = run_cli(capsys, "run", str(RECIPES / "quickstart.yaml"), *args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_recipe_and_missing_data_folder(capsys, in_tmp):
+    code, _, err = run_cli(capsys, "run", "nope.yaml")
+    assert code == 2 and "Recipe file not found: 'nope.yaml'" in err
+    code, _, err = run_cli(capsys, "run", str(RECIPES / "mlp_mnist.yaml"), "data.root=nowhere")
+    assert code == 2 and "data.root: folder 'nowhere' does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_console_script_exit_code_and_debug_traceback(in_tmp):
+    cmd = [sys.executable, "-m", "ganzoo", "run", str(RECIPES / "quickstart.yaml"),
+           "loss.name=nope"]
+    plain = subprocess.run(cmd, capture_output=True, text=True)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    debug = subprocess.run(cmd[:3] + ["--debug"] + cmd[3:], capture_output=True, text=True)
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+
+
+def test_help_at_every_level(capsys):
+    for argv in ([], ["run"], ["list"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main([*argv, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: ganzoo" in capsys.readouterr().out

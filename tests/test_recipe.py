@@ -1,0 +1,112 @@
+"""Recipes: every shipped recipe validates; every mistake names its key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from ganzoo.engine import COMPONENT_SECTIONS
+from ganzoo.errors import GanzooError
+from ganzoo.plugins import load_registry
+from ganzoo.recipe import component_options, load_recipe, train_options
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+ALL_RECIPES = sorted(RECIPES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ALL_RECIPES, ids=lambda p: p.name)
+def test_every_recipe_validates(path):
+    recipe = load_recipe(path)
+    train_options(recipe)
+    registry = load_registry()
+    for section, kind in COMPONENT_SECTIONS.items():
+        component = registry.get(kind, recipe[section].name)
+        component_options(component, recipe[section], section)
+
+
+def test_recipes_are_flat_and_complete():
+    """Each recipe alone reproduces its run: every train option is written out."""
+    from dataclasses import fields
+
+    from ganzoo.recipe import TrainOptions
+
+    for path in ALL_RECIPES:
+        written = OmegaConf.load(path)
+        assert set(written.train) == {f.name for f in fields(TrainOptions)}, path.name
+
+
+def test_overrides_replace_values():
+    recipe = load_recipe(RECIPES / "quickstart.yaml",
+                         ["train.steps=7", "loss.name=mse", "generator.hidden_dims=[8,8]"])
+    assert recipe.train.steps == 7 and recipe.loss.name == "mse"
+    assert list(recipe.generator.hidden_dims) == [8, 8]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["train.steps=abc"], "train.steps: Value 'abc' of type 'str' could not be converted"),
+        (["train.stepz=3"], "train.stepz: unknown key; expected one of: steps,"),
+        (["train.steps=0"], "train.steps: must be greater than 0 (got 0)"),
+        (["train.beta1=1.5"], "train.beta1: must be in [0, 1)"),
+        (["train.device=tpu"], "train.device: must be one of 'auto', 'cpu', 'cuda', 'mps'"),
+        (["extra.key=1"], "extra: unknown key; expected one of: generator, discriminator,"),
+        (["loss.name=null"], "loss.name: missing; name the loss to use"),
+        (["train.steps"], "Override 'train.steps' must look like key=value"),
+    ],
+)
+def test_recipe_errors_name_the_key_path(overrides, message):
+    with pytest.raises(GanzooError) as err:
+        train_options(load_recipe(RECIPES / "quickstart.yaml", overrides))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("generator.hidden_dims=abc", "generator.hidden_dims: expected a list"),
+        ("generator.hidden_dims=[8,-1]", "generator.hidden_dims: every entry must be greater"),
+        ("generator.latent_dim=x", "generator.latent_dim: Value 'x' of type 'str' could not be"),
+        ("generator.output=sigmoid", "generator.output: must be one of 'auto', 'tanh', 'linear'"),
+        ("discriminator.width=3",
+         "discriminator.width: unknown key; expected one of: hidden_dims, dropout"),
+        ("loss.scale=2", "loss.scale: loss 'nonsaturating' takes no options"),
+        ("data.layout=hexagon", "data.layout: must be one of 'grid', 'ring'"),
+    ],
+)
+def test_component_options_are_checked_against_the_component(override, message):
+    recipe = load_recipe(RECIPES / "quickstart.yaml", [override])
+    registry = load_registry()
+    with pytest.raises(GanzooError) as err:
+        for section, kind in COMPONENT_SECTIONS.items():
+            component_options(registry.get(kind, recipe[section].name), recipe[section], section)
+    assert message in str(err.value)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(GanzooError, match="Recipe file not found: '.*nope.yaml'"):
+        load_recipe(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("generator: [unclosed\n")
+    with pytest.raises(GanzooError, match="bad.yaml: not a valid YAML recipe"):
+        load_recipe(bad)
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("generator: {name: mlp}\n")
+    with pytest.raises(GanzooError, match="data, discriminator, loss: missing"):
+        load_recipe(missing)
+
+
+def test_a_recipe_cannot_name_code_to_run(tmp_path):
+    """No `_target_`-style instantiation: an import path is just an unknown key or name."""
+    path = tmp_path / "evil.yaml"
+    path.write_text((RECIPES / "quickstart.yaml").read_text()
+                    + "\n_target_: os.system\n")
+    with pytest.raises(GanzooError, match="_target_: unknown key"):
+        load_recipe(path)
+    recipe = load_recipe(RECIPES / "quickstart.yaml", ["loss.name=os.system"])
+    with pytest.raises(GanzooError, match="Unknown loss 'os.system'"):
+        load_registry().get("loss", recipe.loss.name)

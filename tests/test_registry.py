@@ -1,0 +1,167 @@
+"""The plugin door: built-ins, entry points, fakes registered in-process, and what goes wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distribution
+
+import pytest
+
+from ganzoo import hookimpl, plugins
+from ganzoo.errors import GanzooError
+from ganzoo.plugins import load_registry
+
+BUILTINS = {
+    "generator": {"mlp"},
+    "discriminator": {"mlp"},
+    "loss": {"minimax", "nonsaturating", "mse"},
+    "dataset": {"gaussian_mixture", "mnist"},
+}
+
+
+def test_builtins_are_registered_through_the_hooks():
+    registry = load_registry()
+    for kind, names in BUILTINS.items():
+        assert names <= {c.name for c in registry.all(kind)}
+        for name in names:
+            assert registry.get(kind, name).package == "ganzoo"
+    assert not registry.broken
+
+
+def test_unknown_name_suggests_the_closest_and_the_list_command():
+    registry = load_registry()
+    with pytest.raises(GanzooError) as err:
+        registry.get("loss", "nonsaturatin")
+    assert str(err.value) == (
+        "Unknown loss 'nonsaturatin'. Did you mean 'nonsaturating'? See 'ganzoo list losses'."
+    )
+    with pytest.raises(GanzooError, match=r"^Unknown generator 'zzz'\. See 'ganzoo list gen"):
+        registry.get("generator", "zzz")
+
+
+class TwoLosses:
+    """A fake plugin registering a loss that clashes with a built-in, and one that does not."""
+
+    @hookimpl
+    def ganzoo_register_losses(self, register):
+        register("nonsaturating", lambda options: None, summary="impostor")
+        register("fake_only", lambda options: None, summary="only here")
+
+
+def test_duplicate_name_is_an_error_naming_both_plugins():
+    registry = load_registry(extra_plugins={"clash": TwoLosses()})
+    with pytest.raises(GanzooError) as err:
+        registry.get("loss", "nonsaturating")
+    assert "'losses'" in str(err.value) and "'clash'" in str(err.value)
+    # The rest of that plugin, and everything else, still works.
+    assert registry.get("loss", "fake_only").plugin == "clash"
+    assert registry.get("loss", "mse").plugin == "losses"
+
+
+class BadName:
+    @hookimpl
+    def ganzoo_register_losses(self, register):
+        register("good_one", lambda options: None)
+        register("Bad Name!", lambda options: None)
+
+
+class OptionsNotADataclass:
+    @hookimpl
+    def ganzoo_register_generators(self, register):
+        register("weird", lambda options, shape: None, options=dict)
+
+
+class RaisesInHook:
+    @hookimpl
+    def ganzoo_register_datasets(self, register):
+        raise RuntimeError("boom")
+
+
+class UnknownHook:
+    @hookimpl
+    def ganzoo_register_loss(self, register):  # misspelled: no such hook
+        register("never", lambda options: None)
+
+
+@pytest.mark.parametrize(
+    "plugin, error",
+    [
+        (BadName(), "invalid loss name 'Bad Name!'"),
+        (OptionsNotADataclass(), "options must be a dataclass"),
+        (RaisesInHook(), "RuntimeError: boom"),
+        (UnknownHook(), "unknown hook 'ganzoo_register_loss'"),
+    ],
+)
+def test_invalid_plugin_is_reported_broken_and_the_rest_load(plugin, error):
+    registry = load_registry(extra_plugins={"bad": plugin})
+    (broken,) = registry.broken
+    assert broken.name == "bad" and error in broken.error
+    # Nothing the broken plugin registered survives, and the built-ins are all there.
+    assert "good_one" not in {c.name for c in registry.all("loss")}
+    assert registry.get("loss", "nonsaturating").plugin == "losses"
+
+
+class FakeEntryPoint:
+    def __init__(self, name, load):
+        self.name, self.load, self.dist = name, load, type("Dist", (), {"name": f"pkg-{name}"})()
+
+
+def test_entry_point_that_fails_to_import_is_broken_not_fatal(monkeypatch):
+    def failing_import():
+        raise ImportError("No module named 'missing_dependency'")
+
+    monkeypatch.setattr(plugins, "_entry_points", lambda: [FakeEntryPoint("flaky", failing_import)])
+    registry = load_registry()
+    (broken,) = registry.broken
+    assert (broken.name, broken.package) == ("flaky", "pkg-flaky")
+    assert "missing_dependency" in broken.error
+    assert registry.get("generator", "mlp")
+
+
+def test_entry_point_plugins_load(monkeypatch):
+    monkeypatch.setattr(plugins, "_entry_points",
+                        lambda: [FakeEntryPoint("extra", lambda: TwoLosses())])
+    registry = load_registry()
+    assert registry.get("loss", "fake_only").package == "pkg-extra"
+
+
+def test_environment_variable_disables_named_plugins(monkeypatch):
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "clash, mnist")
+    registry = load_registry(extra_plugins={"clash": TwoLosses()})
+    states = {p.name: p.state for p in registry.plugins}
+    assert states["clash"] == states["mnist"] == "disabled"
+    assert registry.get("loss", "nonsaturating").plugin == "losses"  # no clash any more
+    with pytest.raises(GanzooError, match="Unknown dataset 'mnist'"):
+        registry.get("dataset", "mnist")
+
+
+@dataclass
+class NoDefault:
+    width: int
+
+
+class OptionWithoutDefault:
+    @hookimpl
+    def ganzoo_register_losses(self, register):
+        register("needs_width", lambda options: None, options=NoDefault)
+
+
+def test_options_need_defaults():
+    registry = load_registry(extra_plugins={"nodefault": OptionWithoutDefault()})
+    assert "every option needs a default" in registry.broken[0].error
+
+
+def test_example_third_party_plugin_is_installed_and_found():
+    try:
+        distribution("ganzoo-hinge")
+    except PackageNotFoundError:
+        pytest.fail("the example plugin is not installed: "
+                    "pip install -e plugins/examples/ganzoo-hinge (README's test command does it)")
+    hinge = load_registry().get("loss", "hinge")
+    assert (hinge.plugin, hinge.package) == ("hinge", "ganzoo-hinge")
+    assert "max(0, 1 - D(x))" in hinge.summary
+
+
+def test_summary_defaults_to_the_first_docstring_line():
+    registry = load_registry()
+    assert registry.get("loss", "nonsaturating").summary.startswith("non-saturating: L_D = ")
