@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 from ganzoo import __version__
@@ -67,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="dotlist overrides, e.g. train.steps=100 data.root=../data")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser(
+        "show", help="show G's and D's layers, shapes, parameters and size arithmetic",
+        description="Show the layers of a recipe's networks, or of one component: "
+                    "ganzoo show recipes/dcgan_celeba.yaml | "
+                    "ganzoo show generator dcgan image_size=64 ngf=32",
+        epilog="For one component, image_size (default 64) and channels (default 3), or "
+               "shape=2 / shape=1x28x28, set the sample shape; other keys are its options.")
+    p.add_argument("target", help="a recipe .yaml file, or 'generator' / 'discriminator'")
+    p.add_argument("rest", nargs="*", metavar="ARG",
+                   help="for a recipe: KEY=VALUE overrides; for a component: NAME [KEY=VALUE...]")
+    p.set_defaults(handler=cmd_show)
     for p in sub.choices.values():
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks for errors")
@@ -138,6 +150,31 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     run_recipe(recipe, options, registry, name=Path(args.recipe).stem, console=console)
     return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    registry = load_registry_with_warnings()
+    from ganzoo.show import show_component, show_recipe
+
+    if args.target in ("generator", "discriminator"):
+        if not args.rest or "=" in args.rest[0]:
+            raise GanzooError(f"Name the {args.target} to show, e.g. "
+                              f"'ganzoo show {args.target} dcgan image_size=64'.")
+        print_wide(show_component(args.target, args.rest[0], args.rest[1:], registry))
+        return 0
+    from ganzoo.recipe import load_recipe
+
+    print_wide(show_recipe(load_recipe(args.target, args.rest), registry))
+    return 0
+
+
+def print_wide(renderable: RenderableType) -> None:
+    """Print at the renderable's natural width, even past a narrow terminal's, uncut."""
+    from rich.measure import Measurement
+
+    width = Measurement.get(console, console.options.update_width(10_000), renderable).maximum
+    wide = Console(width=max(console.width, width), file=console.file, soft_wrap=True)
+    wide.print(renderable)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
-"""Helpers for dataset plugins: an in-memory dataset whose batches are drawn on the device."""
+"""Helpers for dataset plugins: datasets held in device memory, and streamed ones.
+
+In memory (what fits): one uint8 tensor moved to the training device once; batches are drawn by
+index on the device and scaled there, with no DataLoader in the hot loop. Streamed (what does
+not fit): a DataLoader with workers, pinned memory and persistent workers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -10,20 +16,25 @@ from torch import Tensor
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Dataset
 
+#: ``in_memory: auto`` holds a dataset in memory up to this many bytes of uint8 pixels.
+IN_MEMORY_LIMIT = 1 << 30
+
 
 class InMemoryDataset(Dataset):
     """Samples held as one tensor, moved to the training device once.
 
     uint8 images (N, C, H, W) are scaled to [-1, 1] on the device, batch by batch; float
-    samples are returned as they are. Each epoch is a fresh permutation drawn on the device,
-    so no DataLoader and no host round trip sits in the training loop.
+    samples are returned as they are. Each epoch is a fresh permutation drawn on the device.
     """
 
-    def __init__(self, samples: Tensor, num_classes: int | None = None, source: str = ""):
+    def __init__(self, samples: Tensor, labels: Tensor | None = None,
+                 num_classes: int | None = None, source: str = ""):
         self.samples = samples
+        self.labels = labels
         self.image_shape = tuple(samples.shape[1:])
         self.num_classes = num_classes
         self.source = source
+        self.warnings: list[str] = []
 
     def __len__(self) -> int:
         return self.samples.shape[0]
@@ -31,21 +42,107 @@ class InMemoryDataset(Dataset):
     @property
     def description(self) -> str:
         where = f" from {self.source}" if self.source else ""
-        return (f"{len(self)} samples of shape {self.image_shape}{where}, "
-                "held in device memory, batches drawn on the device")
+        return (f"{len(self)} samples of shape {self.image_shape}{where}; "
+                "in memory: batches drawn on the device")
 
     def batches(self, batch_size: int, device: torch.device, seed: int) -> Iterator[Tensor]:
+        n = self.samples.shape[0]
+        check_batch_size(batch_size, n)
         data = self.samples.to(device)
         rng = torch.Generator(device=device).manual_seed(seed)
-        n = data.shape[0]
-        if batch_size > n:
-            raise GanzooError(
-                f"train.batch_size: {batch_size} is larger than the dataset ({n} samples)"
-            )
         while True:
             order = torch.randperm(n, device=device, generator=rng)
             for start in range(0, n - batch_size + 1, batch_size):  # drop the ragged tail
                 yield scale_images(data[order[start:start + batch_size]])
+
+
+class StreamedImages(Dataset):
+    """Image files decoded on the fly by DataLoader workers, for datasets too big to hold."""
+
+    def __init__(self, files: Sequence[Path], size: int, channels: int,
+                 labels: Tensor | None = None, num_classes: int | None = None,
+                 source: str = "", workers: int = 2):
+        self.files, self.size, self.channels = list(files), size, channels
+        self.labels, self.num_classes = labels, num_classes
+        self.image_shape = (channels, size, size)
+        self.source, self.workers = source, workers
+        self.warnings: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def description(self) -> str:
+        return (f"{len(self)} images of shape {self.image_shape} from {self.source}; streamed: "
+                f"DataLoader with {self.workers} workers, pinned memory")
+
+    def batches(self, batch_size: int, device: torch.device, seed: int) -> Iterator[Tensor]:
+        from torch.utils.data import DataLoader
+
+        check_batch_size(batch_size, len(self))
+        loader = DataLoader(
+            _DecodedFiles(self.files, self.size, self.channels), batch_size=batch_size,
+            shuffle=True, drop_last=True, num_workers=self.workers,
+            pin_memory=device.type == "cuda", persistent_workers=self.workers > 0,
+            generator=torch.Generator().manual_seed(seed), collate_fn=_stack_readable,
+        )
+        while True:
+            for batch in loader:
+                if len(batch):
+                    yield scale_images(batch.to(device, non_blocking=True))
+
+
+class _DecodedFiles(torch.utils.data.Dataset):
+    def __init__(self, files: Sequence[Path], size: int, channels: int):
+        self.files, self.size, self.channels = files, size, channels
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> Tensor | None:
+        from ganzoo.imagefiles import decode_image
+
+        array = decode_image(self.files[i], self.size, self.channels)
+        return None if array is None else torch.from_numpy(array)
+
+
+def _stack_readable(items: list[Tensor | None]) -> Tensor:
+    """Collate, leaving out files that could not be decoded."""
+    good = [x for x in items if x is not None]
+    return torch.stack(good) if good else torch.empty(0)
+
+
+def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory: str,
+                  cache_key: dict, name: str, source: str, labels: Tensor | None = None,
+                  num_classes: int | None = None,
+                  workers: int = 2) -> InMemoryDataset | StreamedImages:
+    """The right dataset for a list of image files: decoded once and cached, or streamed.
+
+    ``in_memory``: 'auto' (in memory up to IN_MEMORY_LIMIT bytes), 'true' or 'false'.
+    """
+    from ganzoo.imagefiles import cached, decode_all, fingerprint
+
+    pixels = len(files) * channels * size * size
+    if in_memory == "false" or (in_memory == "auto" and pixels > IN_MEMORY_LIMIT):
+        return StreamedImages(files, size, channels, labels, num_classes, source, workers)
+
+    def decode() -> dict[str, Tensor]:
+        images, kept = decode_all(files, size, channels, describe=f"decoding {name}")
+        return {"images": images, "kept": kept}
+
+    key = {**cache_key, "size": size, "channels": channels, **fingerprint(files)}
+    tensors, cache_file, hit = cached(name, key, decode)
+    kept = tensors["kept"]
+    dataset = InMemoryDataset(tensors["images"],
+                              labels=labels[kept] if labels is not None else None,
+                              num_classes=num_classes,
+                              source=f"{source}, {'read from' if hit else 'decoded into'} "
+                                     f"the cache '{cache_file}'")
+    skipped = len(files) - len(kept)
+    if skipped:
+        dataset.warnings.append(f"data: skipped {skipped} unreadable or corrupt image file(s) "
+                                f"of {len(files)} in {source}")
+    return dataset
 
 
 def scale_images(batch: Tensor) -> Tensor:
@@ -53,3 +150,20 @@ def scale_images(batch: Tensor) -> Tensor:
     if batch.dtype == torch.uint8:
         return batch.float().div_(127.5).sub_(1.0)
     return batch
+
+
+def check_batch_size(batch_size: int, n: int) -> None:
+    if batch_size > n:
+        raise GanzooError(
+            f"train.batch_size: {batch_size} is larger than the dataset ({n} samples)"
+        )
+
+
+def resize_uint8(images: Tensor, size: int) -> Tensor:
+    """Resize square (N, C, H, W) uint8 images to size x size, antialiased, back to uint8."""
+    import torch.nn.functional as F
+
+    out = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True,
+                        align_corners=False)
+    return out.round().clamp_(0, 255).to(torch.uint8)
+

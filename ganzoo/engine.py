@@ -33,29 +33,38 @@ class Components:
     dataset: Dataset
 
 
+EXPECTED = {"dataset": Dataset, "generator": Generator, "discriminator": Discriminator,
+            "loss": Loss}
+
+
+def build_one(registry: Registry, section: str, config: DictConfig, *args: Any) -> Any:
+    """Build the component a recipe section names, after checking its options."""
+    kind = COMPONENT_SECTIONS[section]
+    component = registry.get(kind, config.name)
+    value = component.build(component_options(component, config, section), *args)
+    if not isinstance(value, EXPECTED[kind]):
+        raise GanzooError(
+            f"{section}.name: {kind} {component.name!r} (plugin {component.plugin!r}) built "
+            f"a {type(value).__name__}, not a ganzoo {EXPECTED[kind].__name__}"
+        )
+    return value
+
+
 def build_components(recipe: DictConfig, registry: Registry) -> Components:
-    """Look up each section's component by name, check its options and build it.
+    """Build the recipe's dataset, generator, discriminator and loss.
 
     Seeds every RNG first (``train.seed``), so that initial weights are reproducible too.
+    The dataset comes first: the networks take their sample shape from it.
     """
     seed_everything(int(recipe.train.seed))
-    built: dict[str, Any] = {}
-    expected = {"dataset": Dataset, "generator": Generator, "discriminator": Discriminator,
-                "loss": Loss}
-    # The dataset comes first: the networks take their sample shape from it.
-    for section in ("data", "generator", "discriminator", "loss"):
-        kind = COMPONENT_SECTIONS[section]
-        component = registry.get(kind, recipe[section].name)
-        options = component_options(component, recipe[section], section)
-        args = [options] if kind in ("dataset", "loss") else [options, built["dataset"].image_shape]
-        value = component.build(*args)
-        if not isinstance(value, expected[kind]):
-            raise GanzooError(
-                f"{section}.name: {kind} {component.name!r} (plugin {component.plugin!r}) built "
-                f"a {type(value).__name__}, not a ganzoo {expected[kind].__name__}"
-            )
-        built[kind] = value
-    return Components(built["generator"], built["discriminator"], built["loss"], built["dataset"])
+    dataset = build_one(registry, "data", recipe.data)
+    shape = tuple(dataset.image_shape)
+    return Components(
+        generator=build_one(registry, "generator", recipe.generator, shape),
+        discriminator=build_one(registry, "discriminator", recipe.discriminator, shape),
+        loss=build_one(registry, "loss", recipe.loss),
+        dataset=dataset,
+    )
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -36,4 +36,8 @@ def ganzoo_register_losses(register: Register) -> None:
 
 @hookspec
 def ganzoo_register_datasets(register: Register) -> None:
-    """Register datasets; ``build(options)`` returns a ganzoo Dataset."""
+    """Register datasets; ``build(options)`` returns a ganzoo Dataset.
+
+    Pass ``sample_shape=lambda options: (C, H, W)`` too, so that ``ganzoo show`` can size the
+    networks without loading the data.
+    """

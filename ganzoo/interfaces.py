@@ -8,7 +8,7 @@ Samples are images of shape (C, H, W) scaled to [-1, 1], or points of shape (D,)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -73,6 +73,8 @@ class Dataset(ABC):
 
     image_shape: tuple[int, ...]
     num_classes: int | None = None
+    #: Problems worth a warning line that did not stop loading (e.g. skipped corrupt files).
+    warnings: Sequence[str] = ()
 
     @abstractmethod
     def __len__(self) -> int:

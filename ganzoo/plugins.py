@@ -24,9 +24,13 @@ DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
 #: Built-in plugin modules, registered exactly like third-party ones.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.mlp",
+    "ganzoo_builtins.dcgan",
     "ganzoo_builtins.losses",
     "ganzoo_builtins.gaussian_mixture",
     "ganzoo_builtins.mnist",
+    "ganzoo_builtins.cifar10",
+    "ganzoo_builtins.celeba",
+    "ganzoo_builtins.image_folder",
 )
 
 

@@ -45,6 +45,8 @@ class Component:
     summary: str
     plugin: str
     package: str
+    # Datasets only: the sample shape given options, without loading any data (for 'show').
+    sample_shape: Callable[[Any], tuple[int, ...]] | None = None
 
     def default_options(self) -> dict[str, Any]:
         """The options with their defaults, as plain values (empty when it takes none)."""
@@ -76,6 +78,7 @@ class Register:
         *,
         options: type | None = None,
         summary: str | None = None,
+        sample_shape: Callable[[Any], tuple[int, ...]] | None = None,
     ) -> None:
         kind = self._kind
         if not isinstance(name, str) or not _NAME.match(name):
@@ -88,6 +91,8 @@ class Register:
             isinstance(options, type) and dataclasses.is_dataclass(options)
         ):
             raise GanzooError(f"{kind} {name!r}: options must be a dataclass type, got {options!r}")
+        if sample_shape is not None and not callable(sample_shape):
+            raise GanzooError(f"{kind} {name!r}: sample_shape must be callable")
         if options is not None:
             try:
                 options()
@@ -105,6 +110,7 @@ class Register:
                 summary=summary if summary is not None else (doc[0] if doc else ""),
                 plugin=self._plugin,
                 package=self._package,
+                sample_shape=sample_shape,
             )
         )
 

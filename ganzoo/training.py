@@ -23,6 +23,8 @@ def run_recipe(recipe: DictConfig, options: TrainOptions, registry: Registry, na
     console.print(f"[bold]ganzoo[/] {name}: G={recipe.generator.name} D={recipe.discriminator.name}"
                   f" loss={recipe.loss.name} data={recipe.data.name} on {trainer.device}")
     console.print(f"  data: {components.dataset.description}")
+    for warning in components.dataset.warnings:
+        console.print(f"  [yellow]warning:[/] {warning}")
     console.print(f"  run folder: {run.path}")
 
     progress = Progress(

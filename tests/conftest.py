@@ -47,3 +47,43 @@ def tiny_train() -> list[str]:
     """Overrides that shrink any recipe to a few CPU steps."""
     return ["train.steps=3", "train.batch_size=8", "train.log_every=1", "train.sample_every=2",
             "train.num_samples=4", "train.device=cpu"]
+
+
+@pytest.fixture(scope="session")
+def fake_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small generated files in the real formats: MNIST IDX, CIFAR-10 pickles, CelebA JPEGs."""
+    import pickle
+    import struct
+
+    import numpy as np
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("fake_data")
+    rng = np.random.default_rng(0)
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, n in (("train", 64), ("t10k", 16)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">II", 2049, n) + rng.integers(0, 10, n, dtype=np.uint8).tobytes())
+    batches = root / "cifar-10-batches-py"
+    batches.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (16, 3072), dtype=np.uint8),
+                 b"labels": list(rng.integers(0, 10, 16).tolist())}
+        (batches / name).write_bytes(pickle.dumps(batch, protocol=2))
+    (batches / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"x"] * 10}))
+    faces = root / "celeba" / "img_align_celeba"
+    faces.mkdir(parents=True)
+    for i in range(24):
+        pixels = rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(faces / f"{i + 1:06d}.jpg")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep the decoded-image cache out of the user's home during tests."""
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

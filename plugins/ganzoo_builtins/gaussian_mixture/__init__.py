@@ -33,4 +33,5 @@ def build(options: GaussianMixtureOptions):
 
 @hookimpl
 def ganzoo_register_datasets(register):
-    register("gaussian_mixture", build, options=GaussianMixtureOptions)
+    register("gaussian_mixture", build, options=GaussianMixtureOptions,
+             sample_shape=lambda o: (2,))

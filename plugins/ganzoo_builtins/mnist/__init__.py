@@ -29,4 +29,5 @@ def build(options: MNISTOptions):
 
 @hookimpl
 def ganzoo_register_datasets(register):
-    register("mnist", build, options=MNISTOptions)
+    register("mnist", build, options=MNISTOptions,
+             sample_shape=lambda o: (1, o.image_size, o.image_size))

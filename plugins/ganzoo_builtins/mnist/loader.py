@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-from torch import Tensor
-
-from ganzoo.data import InMemoryDataset
+from ganzoo.data import InMemoryDataset, resize_uint8
 from ganzoo.errors import GanzooError
 from ganzoo_builtins.mnist import MNISTOptions
 
@@ -34,7 +31,8 @@ def load_mnist(options: MNISTOptions) -> InMemoryDataset:
     images = mnist.data.unsqueeze(1)  # (N, 1, 28, 28) uint8
     if options.image_size != images.shape[-1]:
         images = resize_uint8(images, options.image_size)
-    return InMemoryDataset(images, num_classes=10, source=f"MNIST {options.split} in '{root}'")
+    return InMemoryDataset(images, labels=mnist.targets, num_classes=10,
+                           source=f"MNIST {options.split} in '{root}'")
 
 
 def check_layout(root: Path, split: str) -> None:
@@ -59,12 +57,3 @@ def check_layout(root: Path, split: str) -> None:
         f"{where} (expected {names}). Set data.root to the folder that holds MNIST/raw/, "
         "or data.download=true where the network allows."
     )
-
-
-def resize_uint8(images: Tensor, size: int) -> Tensor:
-    """Resize (N, C, H, W) uint8 images to size x size, antialiased, back to uint8."""
-    import torch.nn.functional as F
-
-    out = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True,
-                        align_corners=False)
-    return out.round().clamp_(0, 255).to(torch.uint8)

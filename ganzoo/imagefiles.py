@@ -1,0 +1,110 @@
+"""Image files -> uint8 tensors: finding, decoding (resize the short side, centre-crop) and caching.
+
+Dataset plugins use these so that every folder of images behaves the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganzoo.checkpoint import save_atomic
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
+CACHE_ENV = "GANZOO_CACHE"
+
+
+def find_images(root: Path) -> list[Path]:
+    """Every image file under ``root``, recursively, in a stable (sorted) order."""
+    found = [Path(folder) / name for folder, _, names in os.walk(root, followlinks=True)
+             for name in names if name.lower().endswith(IMAGE_EXTENSIONS)]
+    return sorted(found)
+
+
+def decode_image(path: Path, size: int, channels: int) -> np.ndarray | None:
+    """(C, size, size) uint8: resize the short side to ``size``, then centre-crop.
+
+    Returns None for a file that cannot be read as an image.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB" if channels == 3 else "L", (2 * size, 2 * size))  # fast JPEG decode
+            img = img.convert("RGB" if channels == 3 else "L")
+            w, h = img.size
+            scale = size / min(w, h)
+            new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+            img = img.resize((new_w, new_h), Image.BILINEAR)
+            left, top = (new_w - size) // 2, (new_h - size) // 2
+            img = img.crop((left, top, left + size, top + size))
+            array = np.array(img, dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def decode_all(paths: Sequence[Path], size: int, channels: int,
+               describe: str = "decoding images") -> tuple[Tensor, Tensor]:
+    """Decode every file in threads (PIL releases the GIL), with a progress bar.
+
+    Returns (images uint8 (N, C, size, size), indices of the files that were readable).
+    """
+    from rich.progress import track
+
+    out = np.empty((len(paths), channels, size, size), dtype=np.uint8)
+    ok = np.zeros(len(paths), dtype=bool)
+
+    def work(i: int) -> None:
+        array = decode_image(paths[i], size, channels)
+        if array is not None:
+            out[i], ok[i] = array, True
+
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        for _ in track(pool.map(work, range(len(paths))), total=len(paths),
+                       description=describe, transient=True):
+            pass
+    keep = np.flatnonzero(ok)
+    return torch.from_numpy(out[keep]), torch.from_numpy(keep)
+
+
+def cache_dir() -> Path:
+    """$GANZOO_CACHE, or ~/.cache/ganzoo."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ganzoo")
+
+
+def fingerprint(paths: Sequence[Path]) -> dict[str, Any]:
+    """What changes when files are added, removed or rewritten: count, bytes, newest mtime."""
+    stats = [p.stat() for p in paths]
+    return {"files": len(stats), "bytes": sum(s.st_size for s in stats),
+            "mtime": max((s.st_mtime_ns for s in stats), default=0)}
+
+
+def cached(name: str, key: dict[str, Any], build: Callable[[], dict[str, Tensor]]
+           ) -> tuple[dict[str, Tensor], Path, bool]:
+    """Load ``build()``'s tensors from the cache, or build and save them atomically.
+
+    Returns (tensors, cache file, whether it was a cache hit).
+    """
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    path = cache_dir() / f"{name}-{digest[:16]}.pt"
+    if path.is_file():
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True), path, True
+        except Exception:  # a damaged cache file is rebuilt, never trusted
+            path.unlink(missing_ok=True)
+    tensors = build()
+    try:
+        save_atomic(tensors, path)
+    except OSError:  # a read-only home still trains; it just decodes again next time
+        pass
+    return tensors, path, False

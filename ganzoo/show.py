@@ -1,0 +1,101 @@
+"""``ganzoo show``: G's and D's layers with output shapes, parameter counts and size arithmetic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Group
+from rich.table import Table
+
+from ganzoo.engine import build_one, seed_everything
+from ganzoo.errors import GanzooError
+from ganzoo.interfaces import Discriminator, Generator
+from ganzoo.layers import LayerRow, trace_layers
+from ganzoo.recipe import component_options
+from ganzoo.registry import Registry
+
+
+def recipe_sample_shape(recipe: DictConfig, registry: Registry) -> tuple[int, ...]:
+    """The data's sample shape, from the dataset's options alone where the plugin says how."""
+    component = registry.get("dataset", recipe.data.name)
+    options = component_options(component, recipe.data, "data")
+    if component.sample_shape is not None:
+        return tuple(component.sample_shape(options))
+    return tuple(build_one(registry, "data", recipe.data).image_shape)
+
+
+def show_recipe(recipe: DictConfig, registry: Registry) -> Group:
+    seed_everything(0)
+    shape = recipe_sample_shape(recipe, registry)
+    G = build_one(registry, "generator", recipe.generator, shape)
+    D = build_one(registry, "discriminator", recipe.discriminator, shape)
+    return Group(generator_table(G, recipe.generator.name), discriminator_table(D,
+                 recipe.discriminator.name))
+
+
+def show_component(kind: str, name: str, assignments: list[str], registry: Registry) -> Table:
+    """``ganzoo show generator dcgan image_size=64 ngf=32``: image_size, channels and shape
+    (e.g. shape=2 or shape=1x28x28) set the sample shape; other keys are the component's options."""
+    values: dict[str, Any] = dict(OmegaConf.from_dotlist(list(assignments)))
+    shape = parse_shape(values.pop("shape", None), values.pop("image_size", 64),
+                        values.pop("channels", 3))
+    config = OmegaConf.create({"name": name, **values})
+    section = "generator" if kind == "generator" else "discriminator"
+    seed_everything(0)
+    model = build_one(registry, section, config, shape)
+    return generator_table(model, name) if kind == "generator" else discriminator_table(model, name)
+
+
+def parse_shape(shape: Any, image_size: int, channels: int) -> tuple[int, ...]:
+    if shape is None:
+        return (int(channels), int(image_size), int(image_size))
+    try:
+        return tuple(int(part) for part in str(shape).split("x"))
+    except ValueError:
+        raise GanzooError(f"shape: expected sizes joined by 'x', e.g. 3x64x64 or 2 "
+                          f"(got {shape!r})") from None
+
+
+def generator_table(G: Generator, name: str) -> Table:
+    rows = trace_layers(G, torch.zeros(2, G.latent_dim))
+    title = f"generator {name}: z ({G.latent_dim}) -> {format_shape(G.image_shape)}"
+    return layer_table(title, rows, first_size=1)
+
+
+def discriminator_table(D: Discriminator, name: str) -> Table:
+    rows = trace_layers(D, torch.zeros(2, *D.image_shape))
+    size = D.image_shape[-1] if len(D.image_shape) == 3 else None
+    return layer_table(f"discriminator {name}: {format_shape(D.image_shape)} -> logit", rows,
+                       first_size=size)
+
+
+def layer_table(title: str, rows: list[LayerRow], first_size: int | None) -> Table:
+    sizes = spatial_path(rows, first_size)
+    caption = f"spatial size: {' -> '.join(map(str, sizes))}" if len(sizes) > 1 else None
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    table.add_column("layer", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("output shape", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("size arithmetic", no_wrap=True)
+    for row in rows:
+        table.add_row(row.name, row.kind, format_shape(row.output_shape), f"{row.params:,}",
+                      row.arithmetic)
+    table.add_section()
+    table.add_row("total", "", "", f"{sum(r.params for r in rows):,}", "")
+    return table
+
+
+def spatial_path(rows: list[LayerRow], first: int | None) -> list[int]:
+    """The spatial sizes a network passes through, e.g. [1, 4, 8, 16, 32, 64]."""
+    sizes = [first] if first else []
+    for row in rows:
+        if len(row.output_shape) == 3 and (not sizes or row.output_shape[-1] != sizes[-1]):
+            sizes.append(row.output_shape[-1])
+    return sizes
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    return "x".join(str(s) for s in shape)

@@ -1,0 +1,63 @@
+"""Loading CelebA's aligned images, with the official partition where it is present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganzoo.data import image_dataset
+from ganzoo.errors import GanzooError
+
+FOLDER = "img_align_celeba"
+PARTITION = "list_eval_partition.txt"
+SPLIT_CODES = {"train": "0", "valid": "1", "test": "2"}
+
+
+def load_celeba(options):
+    root = Path(options.root).expanduser()
+    folder = find_images_folder(root)
+    files = sorted(folder.glob("*.jpg"))
+    if not files:
+        raise GanzooError(f"data.root: no .jpg images found in '{folder}'")
+    files, split_note = select_split(files, folder.parent, options.split)
+    dataset = image_dataset(
+        files, options.image_size, 3, in_memory=options.in_memory,
+        cache_key={"loader": "celeba", "root": str(folder.resolve()), "split": options.split},
+        name="celeba", source=f"'{folder}'", workers=options.workers,
+    )
+    if split_note.startswith("no "):
+        dataset.warnings = [*dataset.warnings, f"data.split: {split_note}"]
+    return dataset
+
+
+def find_images_folder(root: Path) -> Path:
+    """``root/img_align_celeba``, or ``root`` itself when it is that folder."""
+    if (root / FOLDER).is_dir():
+        return root / FOLDER
+    if root.name == FOLDER and root.is_dir():
+        return root
+    if not root.exists():
+        raise GanzooError(f"data.root: folder '{root}' does not exist. Set data.root to the "
+                          f"folder holding {FOLDER}/.")
+    for candidate in sorted(root.glob(f"*/{FOLDER}")) + sorted(root.glob(f"*/*/{FOLDER}")):
+        raise GanzooError(f"data.root: no {FOLDER}/ directly in '{root}', but "
+                          f"'{candidate.parent}' holds one. Set data.root={candidate.parent}")
+    raise GanzooError(f"data.root: '{root}' has no {FOLDER}/ folder of aligned CelebA JPEGs. "
+                      f"Set data.root to the folder holding it.")
+
+
+def select_split(files: list[Path], root: Path, split: str) -> tuple[list[Path], str]:
+    """Keep the split's files by the official partition; without it, every image."""
+    partition = root / PARTITION
+    if split == "all":
+        return files, "all images"
+    if not partition.is_file():
+        return files, f"no {PARTITION} in '{root}', so every image is used"
+    wanted = set()
+    for line in partition.read_text().split("\n"):
+        parts = line.split()
+        if len(parts) == 2 and parts[1] == SPLIT_CODES[split]:
+            wanted.add(parts[0])
+    chosen = [f for f in files if f.name in wanted]
+    if not chosen:
+        raise GanzooError(f"data.split: no images of split '{split}' found in '{root}'")
+    return chosen, f"{split} split of {PARTITION}"

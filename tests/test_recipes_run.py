@@ -1,0 +1,52 @@
+"""A tiny version of every recipe in recipes/ trains a few steps on the CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ganzoo.cli import main
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+SHRINK = ["generator.ngf=4", "discriminator.ndf=4"]
+
+
+def data_override(recipe: str, fake_data: Path) -> list[str]:
+    text = (RECIPES / recipe).read_text()
+    if "name: mnist" in text:
+        return [f"data.root={fake_data}"]
+    if "name: cifar10" in text:
+        return [f"data.root={fake_data}", "data.verify=false"]
+    if "name: celeba" in text:
+        return [f"data.root={fake_data / 'celeba'}"]
+    return []
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml")))
+def test_tiny_version_of_each_recipe_trains(recipe, fake_data, in_tmp, tiny_train, capsys):
+    shrink = SHRINK if "dcgan" in (RECIPES / recipe).read_text() else []
+    code = main(["run", str(RECIPES / recipe), *tiny_train, *shrink,
+                 *data_override(recipe, fake_data)])
+    assert code == 0, capsys.readouterr().err
+    (run,) = (in_tmp / "runs").iterdir()
+    assert (run / "samples" / "step_0000003.png").is_file()
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "mse", "hinge"])
+def test_dcgan_mnist_with_each_loss(loss, fake_data, in_tmp, tiny_train):
+    assert main(["run", str(RECIPES / "dcgan_mnist.yaml"), *tiny_train, *SHRINK,
+                 f"data.root={fake_data}", f"loss.name={loss}"]) == 0
+
+
+def test_nearest_upsampling_trains(fake_data, in_tmp, tiny_train):
+    assert main(["run", str(RECIPES / "dcgan_cifar.yaml"), *tiny_train, *SHRINK,
+                 f"data.root={fake_data}", "data.verify=false",
+                 "generator.upsample=nearest"]) == 0
+
+
+def test_image_size_the_model_cannot_take(fake_data, in_tmp, tiny_train, capsys):
+    assert main(["run", str(RECIPES / "dcgan_celeba.yaml"), *tiny_train,
+                 f"data.root={fake_data / 'celeba'}", "data.image_size=48"]) == 2
+    err = capsys.readouterr().err
+    assert "dcgan cannot take 48x48 images; it supports 28, 32, 64, 128" in err
