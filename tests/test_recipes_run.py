@@ -18,7 +18,7 @@ def data_override(recipe: str, fake_data: Path) -> list[str]:
         return [f"data.root={fake_data}"]
     if "name: cifar10" in text:
         return [f"data.root={fake_data}", "data.verify=false"]
-    if "name: celeba" in text:
+    if "name: celeba" in text or "name: image_folder" in text:
         return [f"data.root={fake_data / 'celeba'}"]
     return []
 
