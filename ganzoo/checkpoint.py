@@ -56,3 +56,34 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class CheckpointStore:
+    """``step_NNNNNNN.pt`` files in one folder: the newest ``keep`` are kept."""
+
+    def __init__(self, folder: str | Path, keep: int = 3):
+        self.folder, self.keep = Path(folder), keep
+
+    def path(self, step: int) -> Path:
+        return self.folder / f"step_{step:07d}.pt"
+
+    def all(self) -> list[Path]:
+        """Checkpoint files, oldest first."""
+        return sorted(self.folder.glob("step_*.pt"))
+
+    def save(self, state: dict[str, Any]) -> Path:
+        path = save_atomic(state, self.path(int(state["step"])))
+        for old in self.all()[:-self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def latest_good(self) -> tuple[dict[str, Any], Path, list[str]]:
+        """The newest checkpoint that loads, and one line for each newer one that did not."""
+        problems: list[str] = []
+        for path in reversed(self.all()):
+            try:
+                return load_checkpoint(path), path, problems
+            except GanzooError as exc:
+                problems.append(str(exc))
+        found = "; ".join(problems) if problems else f"no step_*.pt files in '{self.folder}'"
+        raise GanzooError(f"No usable checkpoint to resume from ({found}).")

@@ -68,6 +68,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dotlist overrides, e.g. train.steps=100 data.root=../data")
     p.set_defaults(handler=cmd_run)
 
+    p = sub.add_parser("resume", help="continue a run from its newest good checkpoint",
+                       description="Continue a run exactly where its newest good checkpoint "
+                                   "left it. Overrides may extend it: train.steps=20000")
+    p.add_argument("run_dir", help="the run folder (runs/<recipe>-<timestamp>)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotlist overrides")
+    p.set_defaults(handler=cmd_resume)
+
+    p = sub.add_parser("plot", help="draw a run's timeline (PNG, GIF) and curves",
+                       description="Write timeline.png, timeline.gif, losses.png and "
+                                   "discriminator.png into a run folder, from its files.")
+    p.add_argument("run_dir", help="the run folder")
+    p.set_defaults(handler=cmd_plot)
+
+    p = sub.add_parser("sample", help="write samples from a trained generator",
+                       description="Write N samples from a run's newest good checkpoint (or a "
+                                   "checkpoint file): PNG files in a folder, or one .npz.")
+    p.add_argument("target", help="a run folder or a checkpoint .pt file")
+    p.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    p.add_argument("--out", required=True, help="a folder for PNG files, or FILE.npz")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("interpolate", help="write a latent-walk grid",
+                       description="Each row walks (spherically) from one random z to another.")
+    p.add_argument("target", help="a run folder or a checkpoint .pt file")
+    p.add_argument("--out", required=True, help="the PNG file to write")
+    p.add_argument("--rows", type=int, default=8)
+    p.add_argument("--steps", type=int, default=10, help="images per row")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=cmd_interpolate)
+
     p = sub.add_parser(
         "show", help="show G's and D's layers, shapes, parameters and size arithmetic",
         description="Show the layers of a recipe's networks, or of one component: "
@@ -144,11 +179,64 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     registry = load_registry_with_warnings()
     recipe = load_recipe(args.recipe, args.overrides)
-    options = train_options(recipe)
+    train_options(recipe)  # every mistake is reported before anything is built
 
     from ganzoo.training import run_recipe
 
-    run_recipe(recipe, options, registry, name=Path(args.recipe).stem, console=console)
+    run_recipe(recipe, registry, name=Path(args.recipe).stem, console=console)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from ganzoo.recipe import load_recipe, train_options
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "recipe.yaml").is_file():
+        raise GanzooError(f"'{run_dir}' is not a ganzoo run folder (no recipe.yaml in it).")
+    registry = load_registry_with_warnings()
+    recipe = load_recipe(run_dir / "recipe.yaml", [*args.overrides, f"train.run_dir={run_dir}"])
+    train_options(recipe)
+
+    from ganzoo.training import run_recipe
+
+    run_recipe(recipe, registry, name=run_dir.name, console=console, resume_dir=run_dir)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from ganzoo.plots import plot_run
+    from ganzoo.runs import RunFolder
+
+    if not Path(args.run_dir).is_dir():
+        raise GanzooError(f"Run folder not found: '{args.run_dir}'.")
+    for path in plot_run(RunFolder(args.run_dir)):
+        console.print(f"wrote {path}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    if args.n <= 0:
+        raise GanzooError(f"--n: must be greater than 0 (got {args.n})")
+    from ganzoo.sampling import generate, load_generator, write_samples
+
+    G, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
+                          args.device)
+    console.print(f"wrote {write_samples(generate(G, args.n, args.seed), Path(args.out))}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    if args.rows <= 0 or args.steps < 2:
+        raise GanzooError("--rows must be at least 1 and --steps at least 2")
+    from ganzoo.pictures import save_image_grid
+    from ganzoo.sampling import interpolation_grid, load_generator
+
+    G, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
+                          args.device)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image_grid(interpolation_grid(G, args.rows, args.steps, args.seed), out, nrow=args.steps)
+    console.print(f"wrote {out}")
     return 0
 
 

@@ -45,15 +45,12 @@ class InMemoryDataset(Dataset):
         return (f"{len(self)} samples of shape {self.image_shape}{where}; "
                 "in memory: batches drawn on the device")
 
-    def batches(self, batch_size: int, device: torch.device, seed: int) -> Iterator[Tensor]:
-        n = self.samples.shape[0]
-        check_batch_size(batch_size, n)
+    def batches(self, batch_size: int, device: torch.device, seed: int,
+                start: int = 0) -> Iterator[Tensor]:
+        check_batch_size(batch_size, len(self))
         data = self.samples.to(device)
-        rng = torch.Generator(device=device).manual_seed(seed)
-        while True:
-            order = torch.randperm(n, device=device, generator=rng)
-            for start in range(0, n - batch_size + 1, batch_size):  # drop the ragged tail
-                yield scale_images(data[order[start:start + batch_size]])
+        for index in epoch_batches(len(self), batch_size, seed, start, device):
+            yield scale_images(data[index])
 
 
 class StreamedImages(Dataset):
@@ -76,20 +73,20 @@ class StreamedImages(Dataset):
         return (f"{len(self)} images of shape {self.image_shape} from {self.source}; streamed: "
                 f"DataLoader with {self.workers} workers, pinned memory")
 
-    def batches(self, batch_size: int, device: torch.device, seed: int) -> Iterator[Tensor]:
+    def batches(self, batch_size: int, device: torch.device, seed: int,
+                start: int = 0) -> Iterator[Tensor]:
         from torch.utils.data import DataLoader
 
         check_batch_size(batch_size, len(self))
+        order = (index.tolist() for index in epoch_batches(len(self), batch_size, seed, start))
         loader = DataLoader(
-            _DecodedFiles(self.files, self.size, self.channels), batch_size=batch_size,
-            shuffle=True, drop_last=True, num_workers=self.workers,
-            pin_memory=device.type == "cuda", persistent_workers=self.workers > 0,
-            generator=torch.Generator().manual_seed(seed), collate_fn=_stack_readable,
+            _DecodedFiles(self.files, self.size, self.channels), batch_sampler=order,
+            num_workers=self.workers, pin_memory=device.type == "cuda",
+            collate_fn=_stack_readable,
         )
-        while True:
-            for batch in loader:
-                if len(batch):
-                    yield scale_images(batch.to(device, non_blocking=True))
+        for batch in loader:  # endless: the batch sampler never ends
+            if len(batch):
+                yield scale_images(batch.to(device, non_blocking=True))
 
 
 class _DecodedFiles(torch.utils.data.Dataset):
@@ -143,6 +140,21 @@ def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory:
         dataset.warnings.append(f"data: skipped {skipped} unreadable or corrupt image file(s) "
                                 f"of {len(files)} in {source}")
     return dataset
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, start: int = 0,
+                  device: torch.device | str = "cpu") -> Iterator[Tensor]:
+    """Endless index batches: each epoch a permutation seeded by (seed, epoch), the ragged tail
+    dropped; the first batch yielded is batch number ``start`` counted from the very first."""
+    per_epoch = n // batch_size
+    epoch, offset = divmod(start, per_epoch)
+    rng = torch.Generator(device=device)
+    while True:
+        rng.manual_seed(seed * 1_000_003 + epoch)
+        order = torch.randperm(n, device=device, generator=rng)
+        for b in range(offset, per_epoch):
+            yield order[b * batch_size:(b + 1) * batch_size]
+        epoch, offset = epoch + 1, 0
 
 
 def scale_images(batch: Tensor) -> Tensor:

@@ -13,7 +13,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-from ganzoo.checkpoint import save_atomic
+from ganzoo.checkpoint import CheckpointStore
+from ganzoo.distributed import Dist, parameters_agree
+from ganzoo.ema import EMA
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Dataset, Discriminator, Generator, Loss, is_image_shape
 from ganzoo.pictures import save_image_grid, save_point_cloud
@@ -106,11 +108,15 @@ class MetricMeter:
         self.total += stats
         self.count += 1
 
-    def flush(self) -> dict[str, float]:
+    def peek(self) -> dict[str, float]:
         values = (self.total / max(self.count, 1)).tolist()
+        return dict(zip(METRICS, values, strict=True))
+
+    def flush(self) -> dict[str, float]:
+        values = self.peek()
         self.total.zero_()
         self.count = 0
-        return dict(zip(METRICS, values, strict=True))
+        return values
 
 
 @dataclass
@@ -120,105 +126,278 @@ class TrainResult:
     last: dict[str, float]
     checkpoint: str
     samples: str
+    ranks_agree: bool = True
 
 
 class Trainer:
-    """One GAN run: the D and G updates of the game, repeated, with metrics and samples."""
+    """One GAN run: the D and G updates of the game, repeated, with metrics, samples and
+    checkpoints. With several processes (torchrun), G and D are wrapped in DDP."""
 
     def __init__(self, components: Components, options: TrainOptions, run: RunFolder,
-                 recipe: DictConfig | None = None):
+                 recipe: DictConfig | None = None, dist: Dist | None = None):
         self.c, self.options, self.run = components, options, run
+        self.dist = dist or Dist()
         self.recipe = OmegaConf.to_container(recipe, resolve=True) if recipe is not None else {}
-        self.device = pick_device(options.device)
-        seed_everything(options.seed)
-        self.G = components.generator.to(self.device)
-        self.D = components.discriminator.to(self.device)
+        self.device = self._device()
+        self.notes: list[str] = []  # options that do nothing on this device, said once
+        self.seed = options.seed + self.dist.rank  # each rank its own data and latents
+        seed_everything(self.seed)
+
+        self.G_core = components.generator.to(self.device)
+        self.D_core = components.discriminator.to(self.device)
+        self.is_image = is_image_shape(tuple(self.G_core.image_shape))
+        self.bf16 = self._cuda_only("precision", options.precision == "bf16")
+        self.channels_last = (self._cuda_only("channels_last", options.channels_last)
+                              and self.is_image)
+        if self.channels_last:
+            self.G_core.to(memory_format=torch.channels_last)
+            self.D_core.to(memory_format=torch.channels_last)
+        self.ema = EMA(self.G_core, options.ema_decay) if options.ema_decay > 0 else None
+        fused = self._cuda_only("fused_adam", options.fused_adam)
         betas = (options.beta1, options.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=options.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=options.lr_d, betas=betas)
-        self.is_image = is_image_shape(tuple(self.G.image_shape))
+        self.g_params = [p for p in self.G_core.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.Adam(self.g_params, lr=options.lr_g, betas=betas,
+                                      **({"fused": True} if fused else {}))
+        self.opt_d = torch.optim.Adam(self.D_core.parameters(), lr=options.lr_d, betas=betas,
+                                      **({"fused": True} if fused else {}))
+        compile_ = self._cuda_only("compile", options.compile)
+        self.G, self.D = self._wrap(self.G_core, compile_), self._wrap(self.D_core, compile_)
+        # The G update goes through D's own module: no DDP gradient sync for D there.
+        self.D_for_g = torch.compile(self.D_core) if compile_ else self.D_core
+
         n_fixed = options.num_samples if self.is_image else POINTS_IN_PICTURE
         fixed = torch.Generator().manual_seed(options.seed + 1)
-        self.fixed_z = self.G.sample_latent(n_fixed, generator=fixed).to(self.device)
+        self.fixed_z = self.G_core.sample_latent(n_fixed, generator=fixed).to(self.device)
         # The latents of training have their own stream, independent of other RNG users.
-        self.latent_rng = torch.Generator(device=self.device).manual_seed(options.seed + 2)
+        self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed + 2)
+        self.step_done = 0
+        self.batches_drawn = 0
+        self.checkpoints = CheckpointStore(run.checkpoints_dir, options.keep_checkpoints)
+        self.tensorboard = self._tensorboard() if self.dist.is_main else None
+        if self.dist.is_main:
+            self.run.write_meta({"sample_kind": "images" if self.is_image else "points",
+                                 "image_shape": list(self.G_core.image_shape),
+                                 "num_samples": n_fixed})
+
+    # ---- set-up ----------------------------------------------------------------------------
+
+    def _device(self) -> torch.device:
+        if self.dist.enabled and torch.cuda.is_available() and self.options.device != "cpu":
+            return torch.device("cuda", self.dist.local_rank)
+        return pick_device(self.options.device)
+
+    def _cuda_only(self, name: str, wanted: bool) -> bool:
+        if wanted and self.device.type != "cuda":
+            self.notes.append(f"train.{name} is a CUDA option: it does nothing on "
+                              f"{self.device.type}")
+            return False
+        return wanted
+
+    def _wrap(self, module: torch.nn.Module, compile_: bool) -> torch.nn.Module:
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # Buffers stay per rank: re-broadcasting BatchNorm statistics between D's real and
+            # fake passes would modify tensors autograd still needs.
+            module = DDP(module, device_ids=ids, broadcast_buffers=False)
+        return torch.compile(module) if compile_ else module
+
+    def _tensorboard(self) -> Any:
+        if not self.options.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            self.notes.append("train.tensorboard needs the tensorboard package: "
+                              "pip install 'ganzoo[tensorboard]'; logging JSON lines only")
+            return None
+        return SummaryWriter(str(self.run.path / "tensorboard"))
+
+    def autocast(self) -> Any:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    # ---- the game --------------------------------------------------------------------------
+
+    def next_real(self, batches: Iterator[Tensor]) -> Tensor:
+        real = next(batches)
+        self.batches_drawn += 1
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        return real
 
     def step(self, batches: Iterator[Tensor]) -> Tensor:
         """``n_critic`` D updates, then one G update; returns the step's statistics, on device."""
-        G, D, loss = self.G, self.D, self.c.loss
+        loss = self.c.loss
         # (1) Update D on a real batch (target 1) and a detached fake batch (target 0).
         for _ in range(self.options.n_critic):
-            real = next(batches)
-            fake = G(G.sample_latent(real.shape[0], self.device, self.latent_rng))
-            real_logits, fake_logits = D(real), D(fake.detach())
-            d_loss = loss.discriminator_loss(real_logits, fake_logits, real=real,
-                                             fake=fake.detach(), discriminator=D)
+            real = self.next_real(batches)
+            z = self.G_core.sample_latent(real.shape[0], self.device, self.latent_rng)
+            with self.autocast():
+                fake = self.G(z)
+                real_logits, fake_logits = self.D(real).float(), self.D(fake.detach()).float()
+                d_loss = loss.discriminator_loss(real_logits, fake_logits, real=real,
+                                                 fake=fake.detach(), discriminator=self.D_core)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
-        # (2) Update G through a frozen D (no D update; gradients still flow through it),
-        # reusing the last fake batch: G has not changed since it was drawn.
-        D.requires_grad_(False)
-        g_loss = loss.generator_loss(D(fake), fake=fake, discriminator=D)
+        # (2) Update G through D without updating D: gradients flow through D to the fakes,
+        # but only G's parameters receive them. The last fake batch is reused: G has not
+        # changed since it was drawn.
+        with self.autocast():
+            g_loss = loss.generator_loss(self.D_for_g(fake).float(), fake=fake,
+                                         discriminator=self.D_core)
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        g_loss.backward(inputs=self.g_params)
         self.opt_g.step()
-        D.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update(self.G_core)
         with torch.no_grad():
             return torch.stack([d_loss.detach(), g_loss.detach(),
                                 torch.sigmoid(real_logits).mean(),
-                                torch.sigmoid(fake_logits).mean()])
+                                torch.sigmoid(fake_logits).mean()]).float()
 
     def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
-        """Train for ``options.steps`` steps, logging, sampling and checkpointing as it goes."""
-        o = self.options
-        batches = self.c.dataset.batches(o.batch_size, self.device, o.seed)
+        """Train from ``step_done`` to ``options.steps``, logging, sampling and checkpointing."""
+        o, main = self.options, self.dist.is_main
+        batches = self.c.dataset.batches(o.batch_size, self.device, self.seed,
+                                         start=self.batches_drawn)
         meter = MetricMeter(self.device)
         record: dict[str, Any] = {}
-        start = time.perf_counter()
-        last_log_time, last_log_step = start, 0
-        for step in range(1, o.steps + 1):
+        start = last_time = time.perf_counter()
+        last_step = self.step_done
+        for step in range(self.step_done + 1, o.steps + 1):
             meter.add(self.step(batches))
+            self.step_done = step
             if step % o.log_every == 0 or step == o.steps:
                 now = time.perf_counter()
                 record = {"step": step, **meter.flush(),
-                          "images_per_s": (step - last_log_step) * o.batch_size
-                          / max(now - last_log_time, 1e-9),
+                          "images_per_s": (step - last_step) * o.batch_size * self.dist.world_size
+                          / max(now - last_time, 1e-9),
                           "elapsed_s": now - start}
-                last_log_time, last_log_step = now, step
-                self.run.log(record)
-                self._check_finite(record)
+                last_time, last_step = now, step
+                if main:
+                    self.run.log(record)
+                    self.log_tensorboard(record)
+                check_finite(record)
                 if on_log:
                     on_log(record)
-            if step % o.sample_every == 0 or step == o.steps:
+            if main and (step % o.sample_every == 0 or step == o.steps):
                 self.save_samples(step)
-        checkpoint = self.save_checkpoint(o.steps)
-        return TrainResult(steps=o.steps, seconds=time.perf_counter() - start, last=record,
-                           checkpoint=str(checkpoint), samples=str(self.run.sample_path(o.steps)))
+            if step % o.checkpoint_every == 0 or step == o.steps:
+                if meter.count:  # never checkpoint a run that has just diverged
+                    check_finite({"step": step, **meter.peek()})
+                if main:
+                    self.checkpoints.save(self.state_dict())
+        agree = (parameters_agree(self.G_core, self.dist)
+                 and parameters_agree(self.D_core, self.dist))
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+        return TrainResult(steps=self.step_done, seconds=time.perf_counter() - start,
+                           last=record, checkpoint=str(self.checkpoints.path(self.step_done)),
+                           samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree)
+
+    # ---- pictures and logs -----------------------------------------------------------------
+
+    @property
+    def sampling_generator(self) -> Generator:
+        """The EMA weights when there are any: they give the better samples."""
+        return self.ema.model if self.ema is not None else self.G_core
 
     @torch.no_grad()
     def save_samples(self, step: int) -> None:
         """The picture of G's output for the fixed z (for points: with real ones beside)."""
-        self.G.eval()
-        fake = self.G(self.fixed_z)
-        self.G.train()
+        G = self.sampling_generator
+        was_training = G.training
+        G.eval()
+        fake = G(self.fixed_z).float()
+        G.train(was_training)
         path = self.run.sample_path(step)
         if self.is_image:
             save_image_grid(fake, path)
+            if self.tensorboard is not None:
+                from torchvision.utils import make_grid
+
+                grid = make_grid(fake[:64].cpu(), normalize=True, value_range=(-1, 1))
+                self.tensorboard.add_image("samples", grid, step)
         else:
             real = next(self.c.dataset.batches(fake.shape[0], self.device, self.options.seed))
             save_point_cloud(real[:, :2], fake[:, :2], path, title=f"step {step}")
 
-    def save_checkpoint(self, step: int) -> str:
-        state = {"step": step, "generator": self.G.state_dict(),
-                 "discriminator": self.D.state_dict(), "recipe": self.recipe}
-        return str(save_atomic(state, self.run.checkpoints_dir / "final.pt"))
+    def log_tensorboard(self, record: dict[str, Any]) -> None:
+        if self.tensorboard is None:
+            return
+        for name in (*METRICS, "images_per_s"):
+            self.tensorboard.add_scalar(name, record[name], record["step"])
 
-    @staticmethod
-    def _check_finite(record: dict[str, Any]) -> None:
-        for name in ("d_loss", "g_loss"):
-            if not math.isfinite(record[name]):
-                raise GanzooError(
-                    f"Training diverged: {name} is {record[name]} at step {record['step']}. "
-                    "Lower train.lr_g / train.lr_d or try another loss."
-                )
+    # ---- state -----------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs to continue as if it had never stopped."""
+        return {
+            "step": self.step_done,
+            "batches_drawn": self.batches_drawn,
+            "generator": self.G_core.state_dict(),
+            "discriminator": self.D_core.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.model.state_dict() if self.ema is not None else None,
+            "rng": rng_state(),
+            "latent_rng": self.latent_rng.get_state(),
+            "world_size": self.dist.world_size,
+            "image_shape": list(self.G_core.image_shape),
+            "recipe": self.recipe,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G_core.load_state_dict(state["generator"])
+        self.D_core.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None:
+            if state.get("ema") is not None:
+                self.ema.model.load_state_dict(state["ema"])
+            else:  # EMA switched on at resume: start it from the current weights
+                self.ema.model.load_state_dict(self.G_core.state_dict())
+        self.step_done, self.batches_drawn = int(state["step"]), int(state["batches_drawn"])
+        if state.get("world_size", 1) == 1 and not self.dist.enabled:
+            set_rng_state(state["rng"])
+            self.latent_rng.set_state(state["latent_rng"])
+        else:  # rank 0's RNG states were saved; every rank re-seeds from (seed, rank, step)
+            self.latent_rng.manual_seed(self.seed * 1_000_003 + self.step_done)
+            seed_everything(self.seed * 1_000_003 + self.step_done)
+
+
+def check_finite(record: dict[str, Any]) -> None:
+    """Stop a diverged run with one line naming the step and the loss."""
+    for name in ("d_loss", "g_loss"):
+        if not math.isfinite(record[name]):
+            raise GanzooError(
+                f"Training diverged: {name} is {record[name]} at step {record['step']}. The last "
+                "good checkpoint is kept; lower train.lr_g / train.lr_d or try another loss."
+            )
+
+
+def rng_state() -> dict[str, Any]:
+    """Every RNG's state as tensors and plain values (loadable with weights_only=True)."""
+    import numpy as np
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))

@@ -81,8 +81,13 @@ class Dataset(ABC):
         """How many distinct samples there are (for toy distributions: how many one epoch holds)."""
 
     @abstractmethod
-    def batches(self, batch_size: int, device: torch.device, seed: int) -> Iterator[Tensor]:
-        """Yield batches forever, scaled as G's output is (images in [-1, 1]), on ``device``."""
+    def batches(self, batch_size: int, device: torch.device, seed: int,
+                start: int = 0) -> Iterator[Tensor]:
+        """Yield batches forever, scaled as G's output is (images in [-1, 1]), on ``device``.
+
+        Batch k depends only on (seed, k), and the first batch yielded is batch ``start``:
+        a resumed run sees exactly the batches it would have seen.
+        """
 
     @property
     def description(self) -> str:

@@ -43,12 +43,23 @@ class TrainOptions:
     log_every: int = 50  # read metrics back from the device this often (no per-step sync)
     sample_every: int = 500  # sample grid from a fixed z this often, and at the end
     num_samples: int = 64  # images in each sample grid
+    checkpoint_every: int = 1000  # full checkpoint (resumable) this often, and at the end
+    keep_checkpoints: int = 3  # the newest K checkpoints are kept
+    ema_decay: float = 0.0  # EMA of G's weights for samples and evaluation; 0 is off
+    precision: str = "fp32"  # fp32 | bf16 (autocast, CUDA only)
+    channels_last: bool = False  # CUDA only
+    fused_adam: bool = False  # CUDA only
+    compile: bool = False  # torch.compile G and D; CUDA only
+    tensorboard: bool = False  # also log to TensorBoard (pip install 'ganzoo[tensorboard]')
     run_dir: str | None = None  # default: runs/<recipe>-<timestamp>
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "n_critic", "lr_g", "lr_d", "log_every",
-                     "sample_every", "num_samples"):
+                     "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints"):
             positive(name, getattr(self, name))
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay: must be in [0, 1) (got {self.ema_decay!r})")
+        one_of("precision", self.precision, ("fp32", "bf16"))
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be in [0, 1) (got {getattr(self, name)!r})")

@@ -58,6 +58,26 @@ class RunFolder:
         with open(self.metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
+    @property
+    def meta_path(self) -> Path:
+        return self.path / "run.json"
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        """What later tools need to read the run's pictures: sample kind and shape."""
+        self.meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    def read_meta(self) -> dict[str, Any]:
+        if not self.meta_path.exists():
+            return {}
+        return json.loads(self.meta_path.read_text(encoding="utf-8"))
+
+    def truncate_metrics(self, step: int) -> None:
+        """Forget metrics logged after ``step`` (a resumed run logs them again)."""
+        kept = [r for r in self.read_metrics() if r["step"] <= step]
+        tmp = self.metrics_path.with_name(".metrics.jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        tmp.replace(self.metrics_path)
+
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.exists():
             return []

@@ -1,7 +1,11 @@
-"""Running a recipe from the command line: build, train with a progress bar, summarise."""
+"""Running a recipe from the command line: build, train with a progress bar, summarise.
+
+Under torchrun every rank runs this; rank 0 alone creates the run folder and prints.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
@@ -9,38 +13,74 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ganzoo import distributed
 from ganzoo.engine import Trainer, TrainResult, build_components
-from ganzoo.recipe import TrainOptions
+from ganzoo.recipe import train_options
 from ganzoo.registry import Registry
 from ganzoo.runs import RunFolder
 
 
-def run_recipe(recipe: DictConfig, options: TrainOptions, registry: Registry, name: str,
-               console: Console) -> TrainResult:
-    components = build_components(recipe, registry)
-    run = RunFolder.create(recipe, name=name, run_dir=options.run_dir)
-    trainer = Trainer(components, options, run, recipe)
-    console.print(f"[bold]ganzoo[/] {name}: G={recipe.generator.name} D={recipe.discriminator.name}"
-                  f" loss={recipe.loss.name} data={recipe.data.name} on {trainer.device}")
-    console.print(f"  data: {components.dataset.description}")
-    for warning in components.dataset.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}")
-    console.print(f"  run folder: {run.path}")
+def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Console,
+               resume_dir: str | Path | None = None) -> TrainResult | None:
+    """Train as the recipe says; with ``resume_dir``, continue that run from its newest good
+    checkpoint. Returns the result on rank 0 (None on other ranks)."""
+    options = train_options(recipe)
+    dist = distributed.setup(options.device)
+    try:
+        components = build_components(recipe, registry)
+        if resume_dir is not None:
+            run = RunFolder(resume_dir)
+        else:
+            path = RunFolder.create(recipe, name, options.run_dir).path if dist.is_main else None
+            run = RunFolder(distributed.broadcast(path, dist))
+        trainer = Trainer(components, options, run, recipe, dist)
+        say = console.print if dist.is_main else (lambda *a, **k: None)
+        if resume_dir is not None:
+            state, path, problems = trainer.checkpoints.latest_good()
+            for problem in problems:
+                say(f"[yellow]warning:[/] {problem} Falling back to an older checkpoint.")
+            trainer.load_state_dict(state)
+            if dist.is_main:
+                run.truncate_metrics(trainer.step_done)
+            say(f"resuming {run.path} from {path.name} (step {trainer.step_done})")
+        say(f"[bold]ganzoo[/] {name}: G={recipe.generator.name} D={recipe.discriminator.name} "
+            f"loss={recipe.loss.name} data={recipe.data.name} on {trainer.device}"
+            + (f" x {dist.world_size} processes" if dist.enabled else ""))
+        say(f"  data: {components.dataset.description}")
+        for note in [*components.dataset.warnings, *trainer.notes]:
+            say(f"  [yellow]note:[/] {note}")
+        say(f"  run folder: {run.path}")
+        if trainer.step_done >= options.steps:
+            say(f"nothing to do: the run is at step {trainer.step_done} of {options.steps}; "
+                "raise train.steps to continue it")
+            return None
+        result = train_with_progress(trainer, options.steps, console if dist.is_main else None)
+        if dist.is_main:
+            from ganzoo.plots import plot_run
 
+            plot_run(run)
+            console.print(summary_table(result, run, dist))
+            return result
+        return None
+    finally:
+        distributed.teardown(dist)
+
+
+def train_with_progress(trainer: Trainer, total: int, console: Console | None) -> TrainResult:
+    if console is None:
+        return trainer.fit()
     progress = Progress(
         TextColumn("[bold]train"), BarColumn(bar_width=12), MofNCompleteColumn(),
         TimeRemainingColumn(compact=True),
         TextColumn("{task.fields[stats]}"), console=console, transient=False,
     )
     with progress:
-        task = progress.add_task("train", total=options.steps, stats="")
+        task = progress.add_task("train", total=total, completed=trainer.step_done, stats="")
 
         def on_log(record: dict[str, Any]) -> None:
             progress.update(task, completed=record["step"], stats=format_stats(record))
 
-        result = trainer.fit(on_log=on_log)
-    console.print(summary_table(result, run))
-    return result
+        return trainer.fit(on_log=on_log)
 
 
 def format_stats(record: dict[str, Any]) -> str:
@@ -49,7 +89,7 @@ def format_stats(record: dict[str, Any]) -> str:
             f"{record['images_per_s']:.0f} img/s")
 
 
-def summary_table(result: TrainResult, run: RunFolder) -> Table:
+def summary_table(result: TrainResult, run: RunFolder, dist: distributed.Dist) -> Table:
     table = Table(title=f"done: {result.steps} steps in {result.seconds:.1f} s",
                   title_justify="left", show_header=False)
     table.add_column(style="bold")
@@ -59,4 +99,9 @@ def summary_table(result: TrainResult, run: RunFolder) -> Table:
     table.add_row("samples", result.samples)
     table.add_row("metrics", str(run.metrics_path))
     table.add_row("checkpoint", result.checkpoint)
+    table.add_row("pictures", f"{run.path / 'timeline.png'}, timeline.gif, losses.png, "
+                              "discriminator.png")
+    if dist.enabled:
+        table.add_row("ranks", f"{dist.world_size} processes; parameters identical across ranks: "
+                               f"{'yes' if result.ranks_agree else 'NO'}")
     return table

@@ -37,27 +37,33 @@ def changed(before, module):
 
 def test_step_updates_d_then_g_through_a_frozen_d(tmp_path, tiny_train):
     trainer = make_trainer(tmp_path, tiny_train + SMALL_MLP)
-    G, D = trainer.G, trainer.D
+    G, D = trainer.G_core, trainer.D_core
     g0, d0 = params(G), params(D)
     seen = {}
+    real_d_step, real_g_step = trainer.opt_d.step, trainer.opt_g.step
 
-    real_g_step = trainer.opt_g.step
+    def d_step_spy():
+        seen["d_grads_after_d_backward"] = [p.grad.clone() for p in D.parameters()]
+        seen["g_grads_at_d_step"] = [p.grad for p in G.parameters()]
+        real_d_step()
 
     def g_step_spy():
-        # At G's update, D has already moved, but the G step itself leaves D's weights alone
-        # and computes no gradient for them.
+        # At G's update D has already moved, but G's backward gave D no gradient and the
+        # update leaves D's weights alone.
         seen["d_changed_before_g_step"] = changed(d0, D)
-        seen["d_grads_from_g_step"] = [p.requires_grad for p in D.parameters()]
+        seen["d_grads_at_g_step"] = [p.grad.clone() for p in D.parameters()]
         seen["d_before_g"] = params(D)
         real_g_step()
 
-    trainer.opt_g.step = g_step_spy
+    trainer.opt_d.step, trainer.opt_g.step = d_step_spy, g_step_spy
     stats = trainer.step(trainer.c.dataset.batches(8, trainer.device, 0))
+    assert all(g is None for g in seen["g_grads_at_d_step"])  # fakes were detached for D
     assert seen["d_changed_before_g_step"]
-    assert not any(seen["d_grads_from_g_step"])  # D frozen during the G update
+    for before, after in zip(seen["d_grads_after_d_backward"], seen["d_grads_at_g_step"],
+                             strict=True):
+        assert torch.equal(before, after)  # no gradient reached D's parameters from G's loss
     assert not changed(seen["d_before_g"], D)
     assert changed(g0, G)
-    assert all(p.requires_grad for p in D.parameters())  # unfrozen afterwards
     assert stats.shape == (4,) and torch.isfinite(stats).all()
     d_real, d_fake = stats[2:].tolist()
     assert 0 < d_real < 1 and 0 < d_fake < 1
@@ -68,8 +74,8 @@ def test_n_critic_d_updates_per_g_update(tmp_path, tiny_train):
     batches = trainer.c.dataset.batches(8, trainer.device, 0)
     trainer.step(batches)
     trainer.step(batches)
-    d_steps = trainer.opt_d.state[next(trainer.D.parameters())]["step"]
-    g_steps = trainer.opt_g.state[next(trainer.G.parameters())]["step"]
+    d_steps = trainer.opt_d.state[next(trainer.D_core.parameters())]["step"]
+    g_steps = trainer.opt_g.state[next(trainer.G_core.parameters())]["step"]
     assert (int(d_steps), int(g_steps)) == (6, 2)
 
 
@@ -86,8 +92,8 @@ def test_run_writes_recipe_metrics_samples_and_checkpoint(tmp_path, tiny_train):
     state = load_checkpoint(result.checkpoint)
     assert state["step"] == 3 and state["recipe"]["train"]["steps"] == 3
     fresh = make_trainer(tmp_path / "again", tiny_train + SMALL_MLP)
-    fresh.G.load_state_dict(state["generator"])
-    fresh.D.load_state_dict(state["discriminator"])
+    fresh.load_state_dict(state)
+    assert not changed(params(trainer.G_core), fresh.G_core)
 
 
 def test_same_seed_same_weights(tmp_path, tiny_train):
@@ -95,7 +101,7 @@ def test_same_seed_same_weights(tmp_path, tiny_train):
     a.fit()
     b = make_trainer(tmp_path / "b", tiny_train + SMALL_MLP)
     b.fit()
-    assert not changed(params(a.G), b.G) and not changed(params(a.D), b.D)
+    assert not changed(params(a.G_core), b.G_core) and not changed(params(a.D_core), b.D_core)
 
 
 class NaNLoss:

@@ -43,10 +43,14 @@ class GaussianMixture(Dataset):
         return (f"{self.layout} of {self.num_classes} Gaussians (std {self.std}), "
                 "points drawn on the device")
 
-    def batches(self, batch_size: int, device: torch.device, seed: int) -> Iterator[Tensor]:
+    def batches(self, batch_size: int, device: torch.device, seed: int,
+                start: int = 0) -> Iterator[Tensor]:
         modes = self.modes.to(device)
-        rng = torch.Generator(device=device).manual_seed(seed)
+        rng = torch.Generator(device=device)
+        index = start
         while True:
+            rng.manual_seed(seed * 1_000_003 + index)  # batch k depends on (seed, k) only
             which = torch.randint(len(modes), (batch_size,), device=device, generator=rng)
             noise = torch.randn(batch_size, 2, device=device, generator=rng)
             yield modes[which] + self.std * noise
+            index += 1

@@ -1,0 +1,207 @@
+"""Runs that survive: SIGKILL and resume, corrupt checkpoints, divergence, EMA, DDP with gloo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganzoo import hookimpl
+from ganzoo.checkpoint import load_checkpoint
+from ganzoo.cli import main
+from ganzoo.engine import Trainer, build_components
+from ganzoo.errors import GanzooError
+from ganzoo.plugins import load_registry
+from ganzoo.recipe import load_recipe, train_options
+from ganzoo.runs import RunFolder
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+# Dropout in D and an EMA make the global RNG and the EMA part of what must be restored.
+LONG_RUN = ["train.steps=1500", "train.batch_size=32", "train.log_every=50",
+            "train.sample_every=100000", "train.checkpoint_every=100", "train.device=cpu",
+            "train.ema_decay=0.9", "generator.hidden_dims=[32,32]",
+            "discriminator.hidden_dims=[32,32]", "discriminator.dropout=0.2"]
+
+
+def ganzoo(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "ganzoo", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return out
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    for key in ("generator", "discriminator", "ema"):
+        assert (a[key] is None) == (b[key] is None)
+        for name, tensor in (a[key] or {}).items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs"
+    for key in ("opt_g", "opt_d"):
+        for pid, slots in a[key]["state"].items():
+            for slot, value in slots.items():
+                assert torch.equal(value, b[key]["state"][pid][slot]), f"{key} {pid} {slot}"
+    assert a["step"] == b["step"] and a["batches_drawn"] == b["batches_drawn"]
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    recipe = str(RECIPES / "quickstart.yaml")
+    straight = ganzoo("run", recipe, *LONG_RUN, f"train.run_dir={tmp_path / 'straight'}")
+    killed_dir = tmp_path / "killed"
+    killed = ganzoo("run", recipe, *LONG_RUN, f"train.run_dir={killed_dir}")
+    deadline = time.time() + 120
+    while not list(killed_dir.glob("checkpoints/step_*.pt")):
+        assert killed.poll() is None, killed.communicate()[1]
+        assert time.time() < deadline, "no checkpoint appeared"
+        time.sleep(0.005)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()
+    assert killed.returncode == -signal.SIGKILL
+    done = sorted(p.name for p in (killed_dir / "checkpoints").glob("step_*.pt"))
+    assert "step_0001500.pt" not in done, "the run finished before it could be killed"
+
+    out = finish(ganzoo("resume", str(killed_dir)))
+    assert "resuming" in out
+    finish(straight)
+    assert_same_state(load_checkpoint(tmp_path / "straight/checkpoints/step_0001500.pt"),
+                      load_checkpoint(killed_dir / "checkpoints/step_0001500.pt"))
+    steps = [r["step"] for r in RunFolder(killed_dir).read_metrics()]
+    assert steps == sorted(set(steps)) and steps[-1] == 1500  # no duplicated metric lines
+
+
+def in_process_run(tmp_path, overrides, registry=None, name="run"):
+    recipe = load_recipe(RECIPES / "quickstart.yaml",
+                         [*overrides, f"train.run_dir={tmp_path / name}"])
+    components = build_components(recipe, registry or load_registry())
+    return Trainer(components, train_options(recipe), RunFolder.create(
+        recipe, name, str(tmp_path / name)), recipe)
+
+
+SHORT = ["train.steps=60", "train.batch_size=16", "train.log_every=10", "train.sample_every=60",
+         "train.checkpoint_every=10", "train.keep_checkpoints=2", "train.device=cpu",
+         "generator.hidden_dims=[16]", "discriminator.hidden_dims=[16]"]
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path):
+    trainer = in_process_run(tmp_path, SHORT)
+    trainer.fit()
+    assert [p.name for p in trainer.checkpoints.all()] == ["step_0000050.pt", "step_0000060.pt"]
+
+
+def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, capsys):
+    trainer = in_process_run(tmp_path, [*SHORT, "train.steps=40", "train.keep_checkpoints=3"])
+    trainer.fit()
+    final = load_checkpoint(trainer.checkpoints.path(40))
+    latest = trainer.checkpoints.path(40)
+    latest.write_bytes(latest.read_bytes()[:1000])  # truncated, as by a crash mid-copy
+    assert main(["resume", str(trainer.run.path)]) == 0
+    out = capsys.readouterr().out
+    assert "step_0000040.pt' cannot be read" in out and "Falling back" in out
+    assert "resuming" in out and "step_0000030.pt (step 30)" in out
+    assert_same_state(final, load_checkpoint(latest))  # redone from step 30, identically
+
+
+def test_resuming_a_finished_run_says_so(tmp_path, capsys):
+    trainer = in_process_run(tmp_path, [*SHORT, "train.steps=10"])
+    trainer.fit()
+    assert main(["resume", str(trainer.run.path)]) == 0
+    assert "nothing to do: the run is at step 10 of 10" in capsys.readouterr().out
+    assert main(["resume", str(trainer.run.path), "train.steps=20"]) == 0
+    assert trainer.checkpoints.path(20).is_file()
+
+
+def test_resume_needs_a_run_folder(tmp_path, capsys):
+    assert main(["resume", str(tmp_path)]) == 2
+    assert "is not a ganzoo run folder" in capsys.readouterr().err
+
+
+class NaNAfter:
+    """A loss that turns NaN from its 25th G loss on."""
+
+    @hookimpl
+    def ganzoo_register_losses(self, register):
+        def build(options):
+            """NaN after a while"""
+            from ganzoo_builtins.losses.objectives import NonSaturating
+
+            class Late(NonSaturating):
+                calls = 0
+
+                def generator_loss(self, fake_logits, **context):
+                    Late.calls += 1
+                    loss = super().generator_loss(fake_logits)
+                    return loss * float("nan") if Late.calls >= 25 else loss
+
+            return Late()
+
+        register("late_nan", build)
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
+    registry = load_registry(extra_plugins={"nan": NaNAfter()})
+    trainer = in_process_run(tmp_path, [*SHORT, "loss.name=late_nan", "train.log_every=50",
+                                        "train.keep_checkpoints=5"], registry)
+    with pytest.raises(GanzooError, match=r"[dg]_loss is nan at step 30\. The last good"):
+        trainer.fit()
+    assert [p.name for p in trainer.checkpoints.all()] == ["step_0000010.pt", "step_0000020.pt"]
+
+
+def test_ema_follows_g_and_gives_the_samples(tmp_path):
+    trainer = in_process_run(tmp_path, [*SHORT, "train.ema_decay=0.5", "train.steps=3"])
+    batches = trainer.c.dataset.batches(16, trainer.device, 0)
+    before = [p.detach().clone() for p in trainer.ema.model.parameters()]
+    trainer.step(batches)
+    for old, ema, g in zip(before, trainer.ema.model.parameters(), trainer.G_core.parameters(),
+                           strict=True):
+        assert torch.allclose(ema, 0.5 * old + 0.5 * g)
+    assert trainer.sampling_generator is trainer.ema.model
+    assert not any(p.requires_grad for p in trainer.ema.model.parameters())
+
+
+def test_cuda_options_are_noted_noops_on_the_cpu(tmp_path):
+    trainer = in_process_run(tmp_path, [*SHORT, "train.precision=bf16", "train.compile=true",
+                                        "train.channels_last=true", "train.fused_adam=true"])
+    if trainer.device.type == "cuda":
+        pytest.skip("this machine has CUDA")
+    assert len(trainer.notes) == 4 and all("CUDA option" in n for n in trainer.notes)
+    assert trainer.fit().steps == 60
+
+
+def test_tensorboard_is_used_or_its_absence_noted(tmp_path):
+    trainer = in_process_run(tmp_path, [*SHORT, "train.tensorboard=true"])
+    trainer.fit()
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        assert any("pip install 'ganzoo[tensorboard]'" in n for n in trainer.notes)
+    else:
+        assert list((trainer.run.path / "tensorboard").iterdir())
+
+
+def test_two_processes_with_gloo_end_with_identical_weights(tmp_path):
+    run_dir = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "ganzoo", "run", str(RECIPES / "quickstart.yaml"), "train.steps=30",
+           "train.batch_size=16", "train.log_every=10", "train.sample_every=30",
+           "train.checkpoint_every=15", "train.device=cpu", f"train.run_dir={run_dir}",
+           "generator.hidden_dims=[16]", "discriminator.hidden_dims=[16]"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "x 2 processes" in done.stdout
+    assert "parameters identical across ranks: yes" in done.stdout
+    assert done.stdout.count("done: 30 steps") == 1  # rank 0 alone prints
+    state = load_checkpoint(run_dir / "checkpoints" / "step_0000030.pt")
+    assert state["world_size"] == 2 and state["batches_drawn"] == 30
+    assert [p.name for p in tmp_path.iterdir()] == ["ddp"]  # one run folder, from rank 0
+    shutil.rmtree(run_dir)
