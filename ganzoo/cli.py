@@ -27,7 +27,13 @@ LIST_CHOICES = [k.plural for k in KINDS.values()] + ["plugins"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # KEY=VALUE overrides may also follow options (argparse stops collecting them there).
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-")
+                                                    for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
@@ -91,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("eval", help="FID, KID, PR (and IS) and mode coverage of a generator",
+                       description="Evaluate a run's newest good checkpoint (or a checkpoint "
+                                   "file) against its recipe's dataset, print the results with "
+                                   "their protocol and save them as JSON beside the checkpoint.",
+                       epilog="Defaults come from the recipe's eval section. KEY=VALUE "
+                              "overrides change the recipe, e.g. data.root=../data.")
+    p.add_argument("target", help="a run folder or a checkpoint .pt file")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides")
+    p.add_argument("--n", type=int, help="generated images (default: eval.n, 50000)")
+    p.add_argument("--ref", help="reference split: train or test (default: eval.ref)")
+    p.add_argument("--metrics", help="comma-separated: fid,is,kid,pr (default: eval.metrics)")
+    p.add_argument("--extractor", help="feature extractor (see 'ganzoo list feature_extractors')")
+    p.add_argument("--extractor-path", help="the extractor's weights file")
+    p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("interpolate", help="write a latent-walk grid",
                        description="Each row walks (spherically) from one random z to another.")
@@ -219,9 +242,35 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise GanzooError(f"--n: must be greater than 0 (got {args.n})")
     from ganzoo.sampling import generate, load_generator, write_samples
 
-    G, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
-                          args.device)
+    G, _, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
+                             args.device)
     console.print(f"wrote {write_samples(generate(G, args.n, args.seed), Path(args.out))}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ganzoo.evaluation import evaluate, reference_dataset, result_tables, save_result
+    from ganzoo.recipe import compose, eval_options
+    from ganzoo.sampling import load_generator
+
+    registry = load_registry_with_warnings()
+    G, state, checkpoint = load_generator(args.target, registry, not args.no_ema, args.device)
+    flags = {"n": args.n, "ref": args.ref, "extractor": args.extractor,
+             "extractor_path": args.extractor_path,
+             "metrics": f"[{args.metrics}]" if args.metrics is not None else None}
+    overrides = [*args.overrides, *(f"eval.{k}={v}" for k, v in flags.items() if v is not None)]
+    recipe = compose(state["recipe"], overrides, where=str(checkpoint))
+    options = eval_options(recipe)
+    reference, note = reference_dataset(recipe, registry, options.ref)
+    result = evaluate(G, reference, options, registry, dataset_name=recipe.data.name,
+                      split_note=note,
+                      extra={"checkpoint": str(checkpoint), "step": int(state["step"]),
+                             "weights": "ema" if state.get("ema") is not None and not args.no_ema
+                             else "generator"})
+    path = save_result(result, checkpoint.with_suffix(".eval.json"))
+    for table in result_tables(result):
+        console.print(table)
+    console.print(f"saved {path}")
     return 0
 
 
@@ -231,8 +280,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from ganzoo.pictures import save_image_grid
     from ganzoo.sampling import interpolation_grid, load_generator
 
-    G, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
-                          args.device)
+    G, _, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
+                             args.device)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image_grid(interpolation_grid(G, args.rows, args.steps, args.seed), out, nrow=args.steps)

@@ -13,7 +13,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-from ganzoo.checkpoint import CheckpointStore
+from ganzoo.checkpoint import CheckpointStore, save_atomic
 from ganzoo.distributed import Dist, parameters_agree
 from ganzoo.ema import EMA
 from ganzoo.errors import GanzooError
@@ -134,8 +134,11 @@ class Trainer:
     checkpoints. With several processes (torchrun), G and D are wrapped in DDP."""
 
     def __init__(self, components: Components, options: TrainOptions, run: RunFolder,
-                 recipe: DictConfig | None = None, dist: Dist | None = None):
+                 recipe: DictConfig | None = None, dist: Dist | None = None,
+                 evaluator: Callable[[Generator, int], dict] | None = None, eval_every: int = 0):
         self.c, self.options, self.run = components, options, run
+        self.evaluator, self.eval_every = evaluator, eval_every
+        self.best_score: float | None = None
         self.dist = dist or Dist()
         self.recipe = OmegaConf.to_container(recipe, resolve=True) if recipe is not None else {}
         self.device = self._device()
@@ -289,6 +292,9 @@ class Trainer:
                     check_finite({"step": step, **meter.peek()})
                 if main:
                     self.checkpoints.save(self.state_dict())
+            if main and self.evaluator is not None and self.eval_every and (
+                    step % self.eval_every == 0 or step == o.steps):
+                self.evaluate_now(step)
         agree = (parameters_agree(self.G_core, self.dist)
                  and parameters_agree(self.D_core, self.dist))
         if self.tensorboard is not None:
@@ -296,6 +302,22 @@ class Trainer:
         return TrainResult(steps=self.step_done, seconds=time.perf_counter() - start,
                            last=record, checkpoint=str(self.checkpoints.path(self.step_done)),
                            samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree)
+
+    def evaluate_now(self, step: int) -> None:
+        """Evaluate the sampling weights; keep the best-scoring checkpoint as best.pt."""
+        from ganzoo.evaluation import score_of
+
+        G = self.sampling_generator
+        was_training = G.training
+        result = self.evaluator(G, step)
+        G.train(was_training)
+        score = score_of(result)
+        self.run.log_eval({"step": step, "score": score, **result["metrics"],
+                           **(result["modes"] or {})})
+        if score is not None and (self.best_score is None or score < self.best_score):
+            self.best_score = score
+            save_atomic({**self.state_dict(), "best_score": score},
+                        self.run.checkpoints_dir / "best.pt")
 
     # ---- pictures and logs -----------------------------------------------------------------
 

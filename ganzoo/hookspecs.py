@@ -41,3 +41,9 @@ def ganzoo_register_datasets(register: Register) -> None:
     Pass ``sample_shape=lambda options: (C, H, W)`` too, so that ``ganzoo show`` can size the
     networks without loading the data.
     """
+
+
+@hookspec
+def ganzoo_register_feature_extractors(register: Register) -> None:
+    """Register feature extractors for FID/KID/PR; ``build(options)`` returns a ganzoo
+    FeatureExtractor."""

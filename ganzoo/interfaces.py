@@ -94,6 +94,34 @@ class Dataset(ABC):
         """One line saying what was loaded and how batches are delivered."""
         return f"{len(self)} samples of shape {tuple(self.image_shape)}"
 
+    def mode_coverage(self, samples: Tensor) -> dict[str, float] | None:
+        """For data with known modes: how well ``samples`` (generated, on the CPU) cover them.
+
+        None where the dataset has no such measure (the default).
+        """
+        return None
+
+
+class FeatureExtractor(ABC):
+    """Images -> features for FID, KID and precision/recall (and IS, where it has logits).
+
+    It names a feature extractor registered with torch-fidelity, which does the metric math,
+    and the weights file it uses, whose hash goes into every result's protocol.
+    """
+
+    #: the name registered with ``torch_fidelity.register_feature_extractor``
+    fidelity_name: str
+    #: whether it has the logits the Inception Score needs
+    provides_isc: bool = False
+
+    @abstractmethod
+    def fidelity_kwargs(self) -> dict:
+        """Extra keyword arguments for ``torch_fidelity.calculate_metrics``."""
+
+    @abstractmethod
+    def weights_sha256(self) -> str:
+        """The SHA-256 of the weights used, for the protocol."""
+
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:
     """Images are (C, H, W); anything else (such as (2,)) is a point cloud."""

@@ -28,9 +28,11 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.losses",
     "ganzoo_builtins.gaussian_mixture",
     "ganzoo_builtins.mnist",
+    "ganzoo_builtins.stacked_mnist",
     "ganzoo_builtins.cifar10",
     "ganzoo_builtins.celeba",
     "ganzoo_builtins.image_folder",
+    "ganzoo_builtins.inception",
 )
 
 

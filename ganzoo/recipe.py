@@ -68,12 +68,36 @@ class TrainOptions:
 
 
 @dataclass
+class EvalOptions:
+    """How to evaluate: sample count, reference split, metrics and the feature extractor."""
+
+    n: int = 50000  # generated images (and at most as many reference images)
+    ref: str = "train"  # the dataset split the reference images come from
+    metrics: list[str] = field(default_factory=lambda: ["fid", "kid", "pr"])  # of fid is kid pr
+    extractor: str = "inception_torchscript"  # see 'ganzoo list feature_extractors'
+    extractor_path: str | None = None  # the extractor's weights file
+    batch_size: int = 64
+    every: int = 0  # during training: evaluate every N steps and keep the best checkpoint
+    n_during_training: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n", "batch_size", "n_during_training"):
+            positive(name, getattr(self, name))
+        if self.every < 0:
+            raise ValueError(f"every: must be 0 (off) or positive (got {self.every})")
+        for metric in self.metrics:
+            one_of("metrics", metric, ("fid", "is", "kid", "pr"))
+
+
+@dataclass
 class RecipeSchema:
     generator: dict[str, Any] = MISSING
     discriminator: dict[str, Any] = MISSING
     loss: dict[str, Any] = MISSING
     data: dict[str, Any] = MISSING
     train: TrainOptions = field(default_factory=TrainOptions)
+    eval: EvalOptions = field(default_factory=EvalOptions)
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
@@ -125,6 +149,11 @@ def compose(
 def train_options(recipe: DictConfig) -> TrainOptions:
     """The recipe's ``train`` section as a checked TrainOptions."""
     return _to_object(recipe.train, "train.")
+
+
+def eval_options(recipe: DictConfig) -> EvalOptions:
+    """The recipe's ``eval`` section as a checked EvalOptions."""
+    return _to_object(recipe.eval, "eval.")
 
 
 def component_options(component: Component, section: DictConfig | dict[str, Any], path: str) -> Any:

@@ -28,6 +28,7 @@ KINDS: dict[str, Kind] = {
         Kind("discriminator", "discriminators", "ganzoo_register_discriminators"),
         Kind("loss", "losses", "ganzoo_register_losses"),
         Kind("dataset", "datasets", "ganzoo_register_datasets"),
+        Kind("feature_extractor", "feature_extractors", "ganzoo_register_feature_extractors"),
     )
 }
 

@@ -78,6 +78,11 @@ class RunFolder:
         tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
         tmp.replace(self.metrics_path)
 
+    def log_eval(self, record: dict[str, Any]) -> None:
+        """Append one evaluation made during training to eval.jsonl."""
+        with open(self.path / "eval.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.exists():
             return []

@@ -17,24 +17,24 @@ from ganzoo.registry import Registry
 
 
 def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
-                   device: str = "auto") -> tuple[Generator, dict[str, Any]]:
+                   device: str = "auto") -> tuple[Generator, dict[str, Any], Path]:
     """G from a run folder (its newest good checkpoint) or a checkpoint file, in eval mode.
 
     The EMA weights are used when the run kept them, unless ``use_ema`` is false.
     """
-    target = Path(target)
-    if target.is_dir():
-        state, _, _ = CheckpointStore(target / "checkpoints").latest_good()
+    path = Path(target)
+    if path.is_dir():
+        state, path, _ = CheckpointStore(path / "checkpoints").latest_good()
     else:
-        state = load_checkpoint(target)
+        state = load_checkpoint(path)
     if "recipe" not in state or "image_shape" not in state:
-        raise GanzooError(f"'{target}' is not a ganzoo checkpoint (no recipe or image shape).")
-    recipe = compose(state["recipe"], where=str(target))
+        raise GanzooError(f"'{path}' is not a ganzoo checkpoint (no recipe or image shape).")
+    recipe = compose(state["recipe"], where=str(path))
     seed_everything(0)
     G = build_one(registry, "generator", recipe.generator, tuple(state["image_shape"]))
     ema = state.get("ema") if use_ema else None
     G.load_state_dict(ema if ema is not None else state["generator"])
-    return G.to(pick_device(device)).eval(), state
+    return G.to(pick_device(device)).eval(), state, path
 
 
 @torch.no_grad()

@@ -33,7 +33,8 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
         else:
             path = RunFolder.create(recipe, name, options.run_dir).path if dist.is_main else None
             run = RunFolder(distributed.broadcast(path, dist))
-        trainer = Trainer(components, options, run, recipe, dist)
+        evaluator, every = make_evaluator(recipe, registry)
+        trainer = Trainer(components, options, run, recipe, dist, evaluator, every)
         say = console.print if dist.is_main else (lambda *a, **k: None)
         if resume_dir is not None:
             state, path, problems = trainer.checkpoints.latest_good()
@@ -64,6 +65,27 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
         return None
     finally:
         distributed.teardown(dist)
+
+
+def make_evaluator(recipe: DictConfig, registry: Registry):
+    """(evaluate(G, step), every) for evaluation during training, or (None, 0) when it is off."""
+    import dataclasses
+
+    from ganzoo.recipe import eval_options
+
+    options = eval_options(recipe)
+    if not options.every:
+        return None, 0
+    from ganzoo.evaluation import evaluate, reference_dataset
+
+    reference, note = reference_dataset(recipe, registry, options.ref)
+    small = dataclasses.replace(options, n=options.n_during_training)
+
+    def evaluator(G, step):
+        return evaluate(G, reference, small, registry, dataset_name=recipe.data.name,
+                        split_note=note, extra={"step": step})
+
+    return evaluator, options.every
 
 
 def train_with_progress(trainer: Trainer, total: int, console: Console | None) -> TrainResult:

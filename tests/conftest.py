@@ -87,3 +87,15 @@ def fake_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Keep the decoded-image cache out of the user's home during tests."""
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def inception_path(request: pytest.FixtureRequest) -> Path:
+    """The offline FID Inception network: $GANZOO_FID_INCEPTION, or ../shared/models/."""
+    given = os.environ.get("GANZOO_FID_INCEPTION")
+    path = Path(given) if given else (REPO.parent / "shared" / "models"
+                                      / "inception-2015-12-05-fid.torchscript.pt")
+    if not path.is_file():
+        pytest.skip(f"the offline FID Inception network is not at {path} "
+                    "(set GANZOO_FID_INCEPTION)")
+    return path

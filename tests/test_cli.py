@@ -89,3 +89,12 @@ def test_help_at_every_level(capsys):
             cli.main([*argv, "--help"])
         assert exit_.value.code == 0
         assert "usage: ganzoo" in capsys.readouterr().out
+
+
+def test_overrides_may_follow_options(capsys, in_tmp):
+    code, _, err = run_cli(capsys, "run", str(RECIPES / "quickstart.yaml"), "--debug",
+                           "train.steps=abc")
+    assert code == 2 and "train.steps:" in err
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["list", "--bogus"])
+    assert exit_.value.code == 2

@@ -28,14 +28,15 @@ def test_every_recipe_validates(path):
 
 
 def test_recipes_are_flat_and_complete():
-    """Each recipe alone reproduces its run: every train option is written out."""
+    """Each recipe alone reproduces its run: every train and eval option is written out."""
     from dataclasses import fields
 
-    from ganzoo.recipe import TrainOptions
+    from ganzoo.recipe import EvalOptions, TrainOptions
 
     for path in ALL_RECIPES:
         written = OmegaConf.load(path)
         assert set(written.train) == {f.name for f in fields(TrainOptions)}, path.name
+        assert set(written.eval) == {f.name for f in fields(EvalOptions)}, path.name
 
 
 def test_overrides_replace_values():

@@ -43,6 +43,12 @@ class GaussianMixture(Dataset):
         return (f"{self.layout} of {self.num_classes} Gaussians (std {self.std}), "
                 "points drawn on the device")
 
+    def mode_coverage(self, samples: Tensor) -> dict[str, float]:
+        """Modes covered, share of samples within 3 std of a mode, reverse KL over modes."""
+        from ganzoo.modes import mixture_coverage
+
+        return mixture_coverage(samples, self.modes, self.std)
+
     def batches(self, batch_size: int, device: torch.device, seed: int,
                 start: int = 0) -> Iterator[Tensor]:
         modes = self.modes.to(device)

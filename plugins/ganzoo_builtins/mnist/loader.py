@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from torch import Tensor
+
 from ganzoo.data import InMemoryDataset, resize_uint8
 from ganzoo.errors import GanzooError
 from ganzoo_builtins.mnist import MNISTOptions
@@ -31,8 +33,27 @@ def load_mnist(options: MNISTOptions) -> InMemoryDataset:
     images = mnist.data.unsqueeze(1)  # (N, 1, 28, 28) uint8
     if options.image_size != images.shape[-1]:
         images = resize_uint8(images, options.image_size)
-    return InMemoryDataset(images, labels=mnist.targets, num_classes=10,
-                           source=f"MNIST {options.split} in '{root}'")
+    return MNISTDataset(images, labels=mnist.targets, num_classes=10,
+                        source=f"MNIST {options.split} in '{root}'", root=root)
+
+
+class MNISTDataset(InMemoryDataset):
+    """MNIST digits; generated digits are scored by a classifier for class coverage."""
+
+    def __init__(self, *args, root: Path, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.root = root
+
+    def mode_coverage(self, samples: Tensor) -> dict[str, float]:
+        """Digit classes covered and the KL of the class histogram to uniform."""
+        from ganzoo.modes import coverage_from_assignments
+        from ganzoo_builtins.mnist.classifier import classify, digit_classifier
+
+        labels = classify(digit_classifier(self.root), samples)
+        result = coverage_from_assignments(labels, 10, len(samples))
+        return {"digit_classes_covered": result["modes_covered"], "digit_classes_total": 10,
+                "kl_to_uniform": result["reverse_kl"],
+                "covered_if_at_least": result["covered_if_at_least"]}
 
 
 def check_layout(root: Path, split: str) -> None:
