@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import add_common_args, device_name, pick, sync, versions  # noqa: E402
+from reference_dcgan import reference_cifar  # noqa: E402
 
 
 def images_per_second(batches: Iterator[torch.Tensor], n: int, device: torch.device,
@@ -54,27 +55,6 @@ def reference_mnist(root: Path):
 
     return MNIST(str(root), train=True, download=False,
                  transform=T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))]))
-
-
-def reference_cifar(folder: Path):
-    """torchvision's CIFAR10 Dataset (its per-item PIL + transform path) over the same pickles.
-
-    Its own constructor is bypassed because it cannot read a subset (MD5s, bytes keys).
-    """
-    import numpy as np
-    import torchvision.transforms as T
-    from torchvision.datasets import CIFAR10
-
-    from ganzoo_builtins.cifar10.loader import SPLITS, read_batch
-
-    dataset = CIFAR10.__new__(CIFAR10)
-    batches = [read_batch(folder / name) for name in SPLITS["train"]]
-    dataset.data = np.concatenate([b["data"] for b in batches]).reshape(-1, 3, 32, 32)
-    dataset.data = dataset.data.transpose(0, 2, 3, 1)  # HWC, as torchvision stores it
-    dataset.targets = np.concatenate([b["labels"] for b in batches]).tolist()
-    dataset.transform = T.Compose([T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
-    dataset.target_transform = None
-    return dataset
 
 
 def cases(data_root: Path):

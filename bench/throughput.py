@@ -1,0 +1,178 @@
+"""Training throughput: ganzoo's engine against a plain PyTorch DCGAN loop, same machine, one run.
+
+    python bench/throughput.py [--data-root ../shared/data] [--device auto]
+        [--cases cifar,mnist,celeba] [--steps 10] [--warmup 3] [--rounds 2]
+        [--batch-sizes 64,128,256] [--gpu-options]
+
+For each case (DCGAN-32 on CIFAR-10, DCGAN-28 on MNIST, DCGAN-64 on CelebA) it alternates
+ganzoo's Trainer.step and bench/reference_dcgan.py's loop, each for the same number of steps
+after a warm-up, for several rounds, and reports the median images/s of each and their ratio at
+batch 64 (the reference's), then ganzoo at larger batches. Images/s counts the real images one
+step consumes (one batch: n_critic = 1 in both).
+
+FLOP/s: the FLOPs of one training step of the same G and D (both D updates' forward and
+backward passes, G's forward, the G update's backward through D and G) are counted once with
+torch.utils.flop_counter.FlopCounterMode (2 FLOPs per multiply-add, convolutions and matrix
+products only), then multiplied by the measured steps/s. On CUDA the share of the device's dense
+bf16 peak is printed too. With --gpu-options on CUDA, each speed option of the recipe
+(bf16, channels_last, fused Adam, torch.compile) is measured on its own and all together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, add_common_args, device_name, pick, sync, versions  # noqa: E402
+from reference_dcgan import ReferenceLoop  # noqa: E402
+
+RECIPE = {"mnist": "dcgan_mnist.yaml", "cifar": "dcgan_cifar.yaml", "celeba": "dcgan_celeba.yaml"}
+LABEL = {"mnist": "DCGAN-28 MNIST", "cifar": "DCGAN-32 CIFAR-10", "celeba": "DCGAN-64 CelebA"}
+# Dense bf16 peak FLOP/s by device name (vendor data sheets, SXM parts).
+BF16_PEAK = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
+GPU_OPTIONS = {
+    "fp32 baseline": [],
+    "bf16": ["train.precision=bf16"],
+    "channels_last": ["train.channels_last=true"],
+    "fused_adam": ["train.fused_adam=true"],
+    "compile": ["train.compile=true"],
+    "all four": ["train.precision=bf16", "train.channels_last=true", "train.fused_adam=true",
+                 "train.compile=true"],
+}
+
+
+def case_root(case: str, data_root: Path) -> Path | None:
+    """Where the case's files are under data_root, or None."""
+    if case == "mnist":
+        return data_root if (data_root / "MNIST/raw/train-images-idx3-ubyte").is_file() else None
+    if case == "cifar":
+        for name in ("cifar-10-batches-py", "cifar-10-batches-py-subset"):
+            if (data_root / "cifar10" / name / "data_batch_1").is_file():
+                return data_root / "cifar10" / name
+        return None
+    return data_root / "celeba" if (data_root / "celeba/img_align_celeba").is_dir() else None
+
+
+def ganzoo_trainer(case: str, root: Path, batch_size: int, device: torch.device,
+                   extra: list[str], run_dir: Path):
+    from ganzoo.engine import Trainer, build_components
+    from ganzoo.plugins import load_registry
+    from ganzoo.recipe import load_recipe, train_options
+    from ganzoo.runs import RunFolder
+
+    data = [f"data.root={root}"]
+    if case == "cifar":
+        data.append(f"data.verify={str(root.name == 'cifar-10-batches-py').lower()}")
+    recipe = load_recipe(REPO / "recipes" / RECIPE[case],
+                         [*data, f"train.batch_size={batch_size}", f"train.device={device}",
+                          f"train.run_dir={run_dir}", *extra])
+    components = build_components(recipe, load_registry())
+    trainer = Trainer(components, train_options(recipe), RunFolder.create(recipe, case,
+                                                                          str(run_dir)), recipe)
+    batches = components.dataset.batches(batch_size, trainer.device, 0)
+    return trainer, (lambda: trainer.step(batches))
+
+
+def images_per_second(step: Callable[[], object], steps: int, warmup: int, batch_size: int,
+                      device: torch.device) -> float:
+    for _ in range(warmup):
+        step()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def flops_per_image(step: Callable[[], object], batch_size: int) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    return counter.get_total_flops() / batch_size
+
+
+def peak_flops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((peak for key, peak in BF16_PEAK.items() if key in name), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser)
+    parser.add_argument("--cases", default="cifar,mnist,celeba")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per side")
+    parser.add_argument("--batch-sizes", default="64,128,256", help="for ganzoo; 64 first")
+    parser.add_argument("--gpu-options", action="store_true",
+                        help="on CUDA, also measure each speed option on its own")
+    args = parser.parse_args()
+    device = pick(args.device)
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=130)  # the table is wider than a default 80-column pipe
+    peak = peak_flops(device)
+    table = Table(title=f"training throughput on {device_name(device)} ({args.rounds} rounds of "
+                        f"{args.steps} steps after {args.warmup} warm-up, median)",
+                  title_justify="left")
+    for column in ("case", "batch", "ganzoo img/s", "reference img/s (batch 64)", "ratio",
+                   "ganzoo TFLOP/s" + (" (% bf16 peak)" if peak else "")):
+        table.add_column(column, justify="left" if column == "case" else "right")
+    tmp = Path(tempfile.mkdtemp(prefix="ganzoo-bench-"))
+    for case in args.cases.split(","):
+        root = case_root(case, args.data_root)
+        if root is None:
+            console.print(f"skipping {case}: its files are not under {args.data_root}")
+            continue
+        reference = ReferenceLoop(case, root, 64, device)
+        ours: dict[int, float] = {}
+        flops: float = 0.0
+        for batch in sizes:
+            trainer, step = ganzoo_trainer(case, root, batch, device, [], tmp / f"{case}{batch}")
+            if not flops:
+                flops = flops_per_image(step, batch)
+            rates, reference_rates = [], []
+            for _ in range(args.rounds if batch == sizes[0] else 1):
+                rates.append(images_per_second(step, args.steps, args.warmup, batch, device))
+                if batch == sizes[0]:
+                    reference_rates.append(images_per_second(reference.step, args.steps,
+                                                             args.warmup, 64, device))
+            ours[batch] = statistics.median(rates)
+            if reference_rates:
+                reference_rate = statistics.median(reference_rates)
+            del trainer
+        for batch, rate in ours.items():
+            tflops = rate * flops / 1e12
+            shown = f"{tflops:.3f}" + (f" ({100 * tflops * 1e12 / peak:.1f}%)" if peak else "")
+            best = " (best)" if rate == max(ours.values()) and len(ours) > 1 else ""
+            table.add_row(LABEL[case], f"{batch}{best}", f"{rate:,.0f}", f"{reference_rate:,.0f}",
+                          f"{rate / reference_rate:.2f}x", shown)
+        table.add_section()
+        if args.gpu_options and device.type == "cuda":
+            for name, extra in GPU_OPTIONS.items():
+                _, step = ganzoo_trainer(case, root, sizes[0], device, extra, tmp / f"{case}-o")
+                rate = images_per_second(step, args.steps, args.warmup, sizes[0], device)
+                console.print(f"{LABEL[case]} batch {sizes[0]} {name}: {rate:,.0f} img/s")
+    console.print(table)
+    console.print(f"FLOPs per image (one training step, counted): see the method in this "
+                  f"script's docstring. {versions()}")
+
+
+if __name__ == "__main__":
+    main()
