@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,87 +13,18 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from ganzoo.checkpoint import CheckpointStore, save_atomic
+from ganzoo.components import Components
 from ganzoo.distributed import Dist, parameters_agree
 from ganzoo.ema import EMA
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Dataset, Discriminator, Generator, Loss, is_image_shape
+from ganzoo.interfaces import Generator, is_image_shape
 from ganzoo.pictures import save_image_grid, save_point_cloud
-from ganzoo.recipe import COMPONENT_SECTIONS, TrainOptions, component_options
-from ganzoo.registry import Registry
+from ganzoo.recipe import TrainOptions
 from ganzoo.runs import RunFolder
+from ganzoo.runtime import pick_device, rng_state, seed_everything, set_rng_state
 
 METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # d_real = mean D(x), d_fake = mean D(G(z))
 POINTS_IN_PICTURE = 2000
-
-
-@dataclass
-class Components:
-    generator: Generator
-    discriminator: Discriminator
-    loss: Loss
-    dataset: Dataset
-
-
-EXPECTED = {"dataset": Dataset, "generator": Generator, "discriminator": Discriminator,
-            "loss": Loss}
-
-
-def build_one(registry: Registry, section: str, config: DictConfig, *args: Any) -> Any:
-    """Build the component a recipe section names, after checking its options."""
-    kind = COMPONENT_SECTIONS[section]
-    component = registry.get(kind, config.name)
-    value = component.build(component_options(component, config, section), *args)
-    if not isinstance(value, EXPECTED[kind]):
-        raise GanzooError(
-            f"{section}.name: {kind} {component.name!r} (plugin {component.plugin!r}) built "
-            f"a {type(value).__name__}, not a ganzoo {EXPECTED[kind].__name__}"
-        )
-    return value
-
-
-def build_components(recipe: DictConfig, registry: Registry) -> Components:
-    """Build the recipe's dataset, generator, discriminator and loss.
-
-    Seeds every RNG first (``train.seed``), so that initial weights are reproducible too.
-    The dataset comes first: the networks take their sample shape from it.
-    """
-    seed_everything(int(recipe.train.seed))
-    dataset = build_one(registry, "data", recipe.data)
-    shape = tuple(dataset.image_shape)
-    return Components(
-        generator=build_one(registry, "generator", recipe.generator, shape),
-        discriminator=build_one(registry, "discriminator", recipe.discriminator, shape),
-        loss=build_one(registry, "loss", recipe.loss),
-        dataset=dataset,
-    )
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """cuda, then mps, then cpu for 'auto'; otherwise the device named, if it is there."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GanzooError(f"train.device: {name!r} asked for, but no CUDA GPU is available; "
-                          "use train.device=auto or cpu")
-    if name == "mps" and not (getattr(torch.backends, "mps", None)
-                              and torch.backends.mps.is_available()):
-        raise GanzooError("train.device: 'mps' asked for, but it is not available; use auto or cpu")
-    return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:  # numpy is optional for the loop itself
-        pass
 
 
 class MetricMeter:
@@ -398,28 +328,3 @@ def check_finite(record: dict[str, Any]) -> None:
                 f"Training diverged: {name} is {record[name]} at step {record['step']}. The last "
                 "good checkpoint is kept; lower train.lr_g / train.lr_d or try another loss."
             )
-
-
-def rng_state() -> dict[str, Any]:
-    """Every RNG's state as tensors and plain values (loadable with weights_only=True)."""
-    import numpy as np
-
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
-        "python": random.getstate(),
-    }
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    import numpy as np
-
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))

@@ -15,11 +15,12 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 import ganzoo
-from ganzoo.engine import build_one
+from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Dataset, FeatureExtractor, Generator, is_image_shape
 from ganzoo.recipe import EvalOptions, component_options
 from ganzoo.registry import Registry
+from ganzoo.sampling import generate, to_uint8
 
 KID_SUBSET = 1000  # torch-fidelity's default subset size for KID
 MODE_SAMPLES = 10_000  # generated samples for the mode-coverage measures, at most
@@ -50,18 +51,9 @@ def build_extractor(options: EvalOptions, registry: Registry) -> FeatureExtracto
     return extractor
 
 
-@torch.no_grad()
-def generate_on_cpu(G: Generator, n: int, seed: int, batch_size: int = 256) -> Tensor:
-    device = next(G.parameters()).device
-    rng = torch.Generator().manual_seed(seed)
-    z = G.sample_latent(n, generator=rng)
-    return torch.cat([G(z[i:i + batch_size].to(device)).float().cpu()
-                      for i in range(0, n, batch_size)])
-
-
 def to_uint8_rgb(images: Tensor) -> Tensor:
     """[-1, 1] (N, C, H, W) -> uint8 (N, 3, H, W); grayscale is repeated to three channels."""
-    out = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    out = to_uint8(images)
     return out.expand(-1, 3, -1, -1).contiguous() if out.shape[1] == 1 else out
 
 
@@ -197,7 +189,7 @@ def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: R
     elif not images:
         notes.append("FID, IS, KID and PR are image metrics; these samples are points")
     n_modes = min(options.n, MODE_SAMPLES) if images else options.n
-    coverage = reference.mode_coverage(generate_on_cpu(G, n_modes, options.seed + 1))
+    coverage = reference.mode_coverage(generate(G, n_modes, options.seed + 1))
     if coverage is not None:
         result["modes"] = coverage
         protocol["n_mode_samples"] = n_modes

@@ -9,11 +9,12 @@ import torch
 from torch import Tensor
 
 from ganzoo.checkpoint import CheckpointStore, load_checkpoint
-from ganzoo.engine import build_one, pick_device, seed_everything
+from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Generator, is_image_shape
 from ganzoo.recipe import compose
 from ganzoo.registry import Registry
+from ganzoo.runtime import pick_device, seed_everything
 
 
 def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
@@ -48,8 +49,8 @@ def generate(G: Generator, n: int, seed: int = 0, batch_size: int = 256) -> Tens
 
 
 def to_uint8(images: Tensor) -> Tensor:
-    """[-1, 1] float (N, C, H, W) -> uint8 (N, H, W, C), the layout image tools expect."""
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+    """[-1, 1] float (N, C, H, W) -> uint8 (N, C, H, W), the inverse of the datasets' scaling."""
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def write_samples(samples: Tensor, out: Path) -> str:
@@ -59,8 +60,8 @@ def write_samples(samples: Tensor, out: Path) -> str:
     images = is_image_shape(tuple(samples.shape[1:]))
     if out.suffix == ".npz":
         out.parent.mkdir(parents=True, exist_ok=True)
-        if images:
-            np.savez_compressed(out, images=to_uint8(samples).numpy())
+        if images:  # (N, H, W, C): the layout image tools expect
+            np.savez_compressed(out, images=to_uint8(samples).permute(0, 2, 3, 1).numpy())
         else:
             np.savez_compressed(out, points=samples.numpy().astype(np.float32))
         return f"{len(samples)} {'images' if images else 'points'} in {out}"
@@ -70,7 +71,7 @@ def write_samples(samples: Tensor, out: Path) -> str:
     from PIL import Image
 
     out.mkdir(parents=True, exist_ok=True)
-    pixels = to_uint8(samples).numpy()
+    pixels = to_uint8(samples).permute(0, 2, 3, 1).numpy()
     for i, array in enumerate(pixels):
         Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(
             out / f"{i:06d}.png")

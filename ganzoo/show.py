@@ -9,12 +9,13 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Group
 from rich.table import Table
 
-from ganzoo.engine import build_one, seed_everything
+from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, Generator
 from ganzoo.layers import LayerRow, trace_layers
 from ganzoo.recipe import component_options
 from ganzoo.registry import Registry
+from ganzoo.runtime import seed_everything
 
 
 def recipe_sample_shape(recipe: DictConfig, registry: Registry) -> tuple[int, ...]:

@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ganzoo import distributed
-from ganzoo.engine import Trainer, TrainResult, build_components
+from ganzoo.components import build_components
+from ganzoo.engine import Trainer, TrainResult
 from ganzoo.recipe import train_options
 from ganzoo.registry import Registry
 from ganzoo.runs import RunFolder

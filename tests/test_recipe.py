@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ganzoo.engine import COMPONENT_SECTIONS
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
-from ganzoo.recipe import component_options, load_recipe, train_options
+from ganzoo.recipe import COMPONENT_SECTIONS, component_options, load_recipe, train_options
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 

@@ -16,7 +16,8 @@ import torch
 from ganzoo import hookimpl
 from ganzoo.checkpoint import load_checkpoint
 from ganzoo.cli import main
-from ganzoo.engine import Trainer, build_components
+from ganzoo.components import build_components
+from ganzoo.engine import Trainer
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
 from ganzoo.recipe import load_recipe, train_options
