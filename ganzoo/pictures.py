@@ -29,6 +29,11 @@ def save_point_cloud(real: Tensor, fake: Tensor, path: str | Path, title: str = 
     fig, ax = plt.subplots(figsize=(5, 5.4), dpi=100)
     ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.35, c="tab:blue", label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=3, alpha=0.5, c="tab:orange", label="generated")
+    # The same frame at every step, from the real data's extent, so pictures compare.
+    low, high = real.min(axis=0), real.max(axis=0)
+    margin = 0.25 * (high - low).max()
+    ax.set_xlim(low[0] - margin, high[0] + margin)
+    ax.set_ylim(low[1] - margin, high[1] + margin)
     ax.set_aspect("equal")
     fig.legend(loc="lower center", ncol=2, markerscale=4, frameon=False)
     if title:
