@@ -38,9 +38,11 @@ def find_images_folder(root: Path) -> Path:
     if not root.exists():
         raise GanzooError(f"data.root: folder '{root}' does not exist. Set data.root to the "
                           f"folder holding {FOLDER}/.")
-    for candidate in sorted(root.glob(f"*/{FOLDER}")) + sorted(root.glob(f"*/*/{FOLDER}")):
-        raise GanzooError(f"data.root: no {FOLDER}/ directly in '{root}', but "
-                          f"'{candidate.parent}' holds one. Set data.root={candidate.parent}")
+    nearby = sorted(root.glob(f"*/{FOLDER}")) + sorted(root.glob(f"*/*/{FOLDER}"))
+    if nearby:
+        holder = nearby[0].parent
+        raise GanzooError(f"data.root: no {FOLDER}/ directly in '{root}', but '{holder}' "
+                          f"holds one. Set data.root={holder}")
     raise GanzooError(f"data.root: '{root}' has no {FOLDER}/ folder of aligned CelebA JPEGs. "
                       f"Set data.root to the folder holding it.")
 
