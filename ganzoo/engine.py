@@ -217,14 +217,15 @@ class Trainer:
                     on_log(record)
             if main and (step % o.sample_every == 0 or step == o.steps):
                 self.save_samples(step)
+            # Evaluate before checkpointing, so the checkpoint carries this step's best score.
+            if main and self.evaluator is not None and self.eval_every and (
+                    step % self.eval_every == 0 or step == o.steps):
+                self.evaluate_now(step)
             if step % o.checkpoint_every == 0 or step == o.steps:
                 if meter.count:  # never checkpoint a run that has just diverged
                     check_finite({"step": step, **meter.peek()})
                 if main:
                     self.checkpoints.save(self.state_dict())
-            if main and self.evaluator is not None and self.eval_every and (
-                    step % self.eval_every == 0 or step == o.steps):
-                self.evaluate_now(step)
         agree = (parameters_agree(self.G_core, self.dist)
                  and parameters_agree(self.D_core, self.dist))
         if self.tensorboard is not None:
@@ -297,6 +298,7 @@ class Trainer:
             "rng": rng_state(),
             "latent_rng": self.latent_rng.get_state(),
             "world_size": self.dist.world_size,
+            "best_score": self.best_score,
             "image_shape": list(self.G_core.image_shape),
             "recipe": self.recipe,
         }
@@ -312,6 +314,7 @@ class Trainer:
             else:  # EMA switched on at resume: start it from the current weights
                 self.ema.model.load_state_dict(self.G_core.state_dict())
         self.step_done, self.batches_drawn = int(state["step"]), int(state["batches_drawn"])
+        self.best_score = state.get("best_score")  # so best.pt is only replaced by a better one
         if state.get("world_size", 1) == 1 and not self.dist.enabled:
             set_rng_state(state["rng"])
             self.latent_rng.set_state(state["latent_rng"])
