@@ -2,7 +2,8 @@
 
 In memory (what fits): one uint8 tensor moved to the training device once; batches are drawn by
 index on the device and scaled there, with no DataLoader in the hot loop. Streamed (what does
-not fit): a DataLoader with workers, pinned memory and persistent workers.
+not fit): a DataLoader with workers and pinned memory over one endless batch sampler, so its
+workers are started once and live as long as the run.
 """
 
 from __future__ import annotations

@@ -37,21 +37,24 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
         evaluator, every = make_evaluator(recipe, registry)
         trainer = Trainer(components, options, run, recipe, dist, evaluator, every)
         say = console.print if dist.is_main else (lambda *a, **k: None)
+        from rich.markup import escape  # paths and messages may hold [brackets]
         if resume_dir is not None:
             state, path, problems = trainer.checkpoints.latest_good()
             for problem in problems:
-                say(f"[yellow]warning:[/] {problem} Falling back to an older checkpoint.")
+                say(f"[yellow]warning:[/] {escape(problem)} Falling back to an older checkpoint.")
             trainer.load_state_dict(state)
             if dist.is_main:
                 run.truncate_metrics(trainer.step_done)
-            say(f"resuming {run.path} from {path.name} (step {trainer.step_done})")
+            say(f"resuming {escape(str(run.path))} from {path.name} (step {trainer.step_done})")
         say(f"[bold]ganzoo[/] {name}: G={recipe.generator.name} D={recipe.discriminator.name} "
             f"loss={recipe.loss.name} data={recipe.data.name} on {trainer.device}"
             + (f" x {dist.world_size} processes" if dist.enabled else ""))
-        say(f"  data: {components.dataset.description}")
-        for note in [*components.dataset.warnings, *trainer.notes]:
-            say(f"  [yellow]note:[/] {note}")
-        say(f"  run folder: {run.path}")
+        say(f"  data: {escape(components.dataset.description)}")
+        for warning in components.dataset.warnings:
+            say(f"  [yellow]warning:[/] {escape(warning)}")
+        for note in trainer.notes:
+            say(f"  [yellow]note:[/] {escape(note)}")
+        say(f"  run folder: {escape(str(run.path))}")
         if trainer.step_done >= options.steps:
             say(f"nothing to do: the run is at step {trainer.step_done} of {options.steps}; "
                 "raise train.steps to continue it")
