@@ -64,10 +64,24 @@ class StreamedImages(Dataset):
         self.labels, self.num_classes = labels, num_classes
         self.image_shape = (channels, size, size)
         self.source, self.workers = source, workers
-        self.warnings: list[str] = []
+        self.skipped: list[str] = []  # unreadable files met so far: found only while streaming
+        self._warnings: list[str] = []
 
     def __len__(self) -> int:
         return len(self.files)
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings given at loading, then a count of the unreadable files met so far."""
+        if not self.skipped:
+            return self._warnings
+        return [*self._warnings,
+                f"data: skipped {len(self.skipped)} unreadable or corrupt image file(s) of "
+                f"{len(self.files)} in {self.source} so far, the first '{self.skipped[0]}'"]
+
+    @warnings.setter
+    def warnings(self, value: list[str]) -> None:
+        self._warnings = list(value)
 
     @property
     def description(self) -> str:
@@ -85,7 +99,8 @@ class StreamedImages(Dataset):
             num_workers=self.workers, pin_memory=device.type == "cuda",
             collate_fn=_stack_readable,
         )
-        for batch in loader:  # endless: the batch sampler never ends
+        for batch, unreadable in loader:  # endless: the batch sampler never ends
+            self.skipped += [name for name in unreadable if name not in self.skipped]
             if len(batch):
                 yield scale_images(batch.to(device, non_blocking=True))
 
@@ -97,17 +112,19 @@ class _DecodedFiles(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> Tensor | None:
+    def __getitem__(self, i: int) -> Tensor | str:
+        """The decoded image, or the file's name when it cannot be read."""
         from ganzoo.imagefiles import decode_image
 
         array = decode_image(self.files[i], self.size, self.channels)
-        return None if array is None else torch.from_numpy(array)
+        return str(self.files[i]) if array is None else torch.from_numpy(array)
 
 
-def _stack_readable(items: list[Tensor | None]) -> Tensor:
-    """Collate, leaving out files that could not be decoded."""
-    good = [x for x in items if x is not None]
-    return torch.stack(good) if good else torch.empty(0)
+def _stack_readable(items: list[Tensor | str]) -> tuple[Tensor, list[str]]:
+    """Collate the readable images; also return the names of the files that were not."""
+    good = [x for x in items if isinstance(x, Tensor)]
+    unreadable = [x for x in items if isinstance(x, str)]
+    return (torch.stack(good) if good else torch.empty(0)), unreadable
 
 
 def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory: str,

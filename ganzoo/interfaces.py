@@ -74,6 +74,7 @@ class Dataset(ABC):
     image_shape: tuple[int, ...]
     num_classes: int | None = None
     #: Problems worth a warning line that did not stop loading (e.g. skipped corrupt files).
+    #: A dataset that reads its files while training may add to them as it goes.
     warnings: Sequence[str] = ()
 
     @abstractmethod

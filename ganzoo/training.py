@@ -59,7 +59,11 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             say(f"nothing to do: the run is at step {trainer.step_done} of {options.steps}; "
                 "raise train.steps to continue it")
             return None
+        warned = list(components.dataset.warnings)
         result = train_with_progress(trainer, options.steps, console if dist.is_main else None)
+        for warning in components.dataset.warnings:  # a streamed dataset finds bad files late
+            if warning not in warned:
+                say(f"[yellow]warning:[/] {escape(warning)}")
         if dist.is_main:
             from ganzoo.plots import plot_run
 

@@ -132,6 +132,21 @@ def test_corrupt_images_are_skipped_and_counted(fake_data, tmp_path):
     assert "skipped 2 unreadable or corrupt image file(s) of 26" in warning
 
 
+def test_streaming_skips_corrupt_images_and_counts_them(fake_data, tmp_path):
+    folder = tmp_path / "imgs"
+    shutil.copytree(fake_data / "celeba" / "img_align_celeba", folder)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    dataset = load("image_folder", root=str(folder), image_size=16, in_memory="false",
+                   workers=0)
+    assert len(dataset) == 25 and dataset.warnings == []  # not known before it is read
+    batches = dataset.batches(5, torch.device("cpu"), seed=0)
+    sizes = [next(batches).shape[0] for _ in range(10)]  # two epochs of 5 batches
+    assert sorted(sizes) == [4, 4] + [5] * 8
+    (warning,) = dataset.warnings
+    assert "skipped 1 unreadable or corrupt image file(s) of 25" in warning
+    assert "broken.jpg" in warning
+
+
 def test_image_folder_grayscale_labels_and_streaming(fake_data, tmp_path):
     root = tmp_path / "classes"
     files = sorted((fake_data / "celeba" / "img_align_celeba").iterdir())
