@@ -57,6 +57,17 @@ def broadcast(value: Any, d: Dist) -> Any:
     return holder[0]
 
 
+def all_gather(value: Any, d: Dist) -> list[Any]:
+    """Every rank's value, in rank order, on every rank."""
+    if not d.enabled:
+        return [value]
+    import torch.distributed as dist
+
+    values: list[Any] = [None] * d.world_size
+    dist.all_gather_object(values, value)
+    return values
+
+
 def parameters_agree(module: torch.nn.Module, d: Dist) -> bool:
     """Whether every rank holds the same parameters (a checksum compared across ranks)."""
     if not d.enabled:

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ganzoo.checkpoint import CheckpointStore, save_atomic
 from ganzoo.components import Components
-from ganzoo.distributed import Dist, parameters_agree
+from ganzoo.distributed import Dist, all_gather, parameters_agree
 from ganzoo.ema import EMA
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Generator, is_image_shape
@@ -25,6 +25,9 @@ from ganzoo.runtime import pick_device, rng_state, seed_everything, set_rng_stat
 
 METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # d_real = mean D(x), d_fake = mean D(G(z))
 POINTS_IN_PICTURE = 2000
+# Where torch implements all four speed options (bf16 autocast, channels_last, fused Adam,
+# torch.compile). Elsewhere (mps) they are noted and left off.
+SPEED_OPTION_DEVICES = ("cuda", "cpu")
 
 
 class MetricMeter:
@@ -79,21 +82,21 @@ class Trainer:
         self.G_core = components.generator.to(self.device)
         self.D_core = components.discriminator.to(self.device)
         self.is_image = is_image_shape(tuple(self.G_core.image_shape))
-        self.bf16 = self._cuda_only("precision", options.precision == "bf16")
-        self.channels_last = (self._cuda_only("channels_last", options.channels_last)
+        self.bf16 = self._speed_option("precision", options.precision == "bf16")
+        self.channels_last = (self._speed_option("channels_last", options.channels_last)
                               and self.is_image)
         if self.channels_last:
             self.G_core.to(memory_format=torch.channels_last)
             self.D_core.to(memory_format=torch.channels_last)
         self.ema = EMA(self.G_core, options.ema_decay) if options.ema_decay > 0 else None
-        fused = self._cuda_only("fused_adam", options.fused_adam)
+        fused = self._speed_option("fused_adam", options.fused_adam)
         betas = (options.beta1, options.beta2)
         self.g_params = [p for p in self.G_core.parameters() if p.requires_grad]
         self.opt_g = torch.optim.Adam(self.g_params, lr=options.lr_g, betas=betas,
                                       **({"fused": True} if fused else {}))
         self.opt_d = torch.optim.Adam(self.D_core.parameters(), lr=options.lr_d, betas=betas,
                                       **({"fused": True} if fused else {}))
-        compile_ = self._cuda_only("compile", options.compile)
+        compile_ = self._speed_option("compile", options.compile)
         self.G, self.D = self._wrap(self.G_core, compile_), self._wrap(self.D_core, compile_)
         # The G update goes through D's own module: no DDP gradient sync for D there.
         self.D_for_g = torch.compile(self.D_core) if compile_ else self.D_core
@@ -119,10 +122,10 @@ class Trainer:
             return torch.device("cuda", self.dist.local_rank)
         return pick_device(self.options.device)
 
-    def _cuda_only(self, name: str, wanted: bool) -> bool:
-        if wanted and self.device.type != "cuda":
-            self.notes.append(f"train.{name} is a CUDA option: it does nothing on "
-                              f"{self.device.type}")
+    def _speed_option(self, name: str, wanted: bool) -> bool:
+        if wanted and self.device.type not in SPEED_OPTION_DEVICES:
+            self.notes.append(f"train.{name} is not supported on {self.device.type}: it is "
+                              "left off")
             return False
         return wanted
 
@@ -224,8 +227,9 @@ class Trainer:
             if step % o.checkpoint_every == 0 or step == o.steps:
                 if meter.count:  # never checkpoint a run that has just diverged
                     check_finite({"step": step, **meter.peek()})
+                rngs = self.rng_by_rank()  # a collective call: every rank takes part
                 if main:
-                    self.checkpoints.save(self.state_dict())
+                    self.checkpoints.save(self.state_dict(rngs))
         agree = (parameters_agree(self.G_core, self.dist)
                  and parameters_agree(self.D_core, self.dist))
         if self.tensorboard is not None:
@@ -285,8 +289,17 @@ class Trainer:
 
     # ---- state -----------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs to continue as if it had never stopped."""
+    def rng_states(self) -> dict[str, Any]:
+        """This process's RNG states: the global ones and the latent stream."""
+        return {"rng": rng_state(), "latent_rng": self.latent_rng.get_state()}
+
+    def rng_by_rank(self) -> list[dict[str, Any]]:
+        """Every rank's RNG states, in rank order (under torchrun, gathered from all ranks)."""
+        return all_gather(self.rng_states(), self.dist)
+
+    def state_dict(self, rngs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Everything a resumed run needs to continue as if it had never stopped. ``rngs``:
+        every rank's RNG states (``rng_by_rank``); this process's alone when not given."""
         return {
             "step": self.step_done,
             "batches_drawn": self.batches_drawn,
@@ -295,8 +308,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.model.state_dict() if self.ema is not None else None,
-            "rng": rng_state(),
-            "latent_rng": self.latent_rng.get_state(),
+            "rng_by_rank": rngs or [self.rng_states()],
             "world_size": self.dist.world_size,
             "best_score": self.best_score,
             "image_shape": list(self.G_core.image_shape),
@@ -315,10 +327,11 @@ class Trainer:
                 self.ema.model.load_state_dict(self.G_core.state_dict())
         self.step_done, self.batches_drawn = int(state["step"]), int(state["batches_drawn"])
         self.best_score = state.get("best_score")  # so best.pt is only replaced by a better one
-        if state.get("world_size", 1) == 1 and not self.dist.enabled:
-            set_rng_state(state["rng"])
-            self.latent_rng.set_state(state["latent_rng"])
-        else:  # rank 0's RNG states were saved; every rank re-seeds from (seed, rank, step)
+        saved = state["rng_by_rank"]
+        if state.get("world_size", 1) == self.dist.world_size == len(saved):
+            set_rng_state(saved[self.dist.rank]["rng"])
+            self.latent_rng.set_state(saved[self.dist.rank]["latent_rng"])
+        else:  # another number of processes: every rank re-seeds from (seed, rank, step)
             self.latent_rng.manual_seed(self.seed * 1_000_003 + self.step_done)
             seed_everything(self.seed * 1_000_003 + self.step_done)
 

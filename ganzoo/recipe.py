@@ -46,10 +46,11 @@ class TrainOptions:
     checkpoint_every: int = 1000  # full checkpoint (resumable) this often, and at the end
     keep_checkpoints: int = 3  # the newest K checkpoints are kept
     ema_decay: float = 0.0  # EMA of G's weights for samples and evaluation; 0 is off
-    precision: str = "fp32"  # fp32 | bf16 (autocast, CUDA only)
-    channels_last: bool = False  # CUDA only
-    fused_adam: bool = False  # CUDA only
-    compile: bool = False  # torch.compile G and D; CUDA only
+    # Speed options, applied on CUDA and the CPU (see docs/training.md for what each pays)
+    precision: str = "fp32"  # fp32 | bf16 (autocast; losses stay fp32)
+    channels_last: bool = False  # image networks and batches in channels-last memory format
+    fused_adam: bool = False  # torch.optim.Adam(fused=True)
+    compile: bool = False  # torch.compile G and D
     tensorboard: bool = False  # also log to TensorBoard (pip install 'ganzoo[tensorboard]')
     run_dir: str | None = None  # default: runs/<recipe>-<timestamp>
 

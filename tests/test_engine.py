@@ -7,25 +7,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_trainer
 
 from ganzoo import hookimpl
 from ganzoo.checkpoint import load_checkpoint
-from ganzoo.components import build_components
-from ganzoo.engine import Trainer
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
-from ganzoo.recipe import load_recipe, train_options
-from ganzoo.runs import RunFolder
+from ganzoo.recipe import load_recipe
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 SMALL_MLP = ["generator.hidden_dims=[16]", "discriminator.hidden_dims=[16]"]
-
-
-def make_trainer(tmp_path, overrides, recipe="quickstart.yaml", registry=None):
-    recipe = load_recipe(RECIPES / recipe, overrides)
-    components = build_components(recipe, registry or load_registry())
-    run = RunFolder.create(recipe, "test", run_dir=str(tmp_path / "run"))
-    return Trainer(components, train_options(recipe), run, recipe)
 
 
 def params(module):
@@ -37,7 +28,7 @@ def changed(before, module):
 
 
 def test_step_updates_d_then_g_through_a_frozen_d(tmp_path, tiny_train):
-    trainer = make_trainer(tmp_path, tiny_train + SMALL_MLP)
+    trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP)
     G, D = trainer.G_core, trainer.D_core
     g0, d0 = params(G), params(D)
     seen = {}
@@ -71,7 +62,7 @@ def test_step_updates_d_then_g_through_a_frozen_d(tmp_path, tiny_train):
 
 
 def test_n_critic_d_updates_per_g_update(tmp_path, tiny_train):
-    trainer = make_trainer(tmp_path, tiny_train + SMALL_MLP + ["train.n_critic=3"])
+    trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP + ["train.n_critic=3"])
     batches = trainer.c.dataset.batches(8, trainer.device, 0)
     trainer.step(batches)
     trainer.step(batches)
@@ -81,7 +72,7 @@ def test_n_critic_d_updates_per_g_update(tmp_path, tiny_train):
 
 
 def test_run_writes_recipe_metrics_samples_and_checkpoint(tmp_path, tiny_train):
-    trainer = make_trainer(tmp_path, tiny_train + SMALL_MLP)
+    trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP)
     result = trainer.fit()
     run = trainer.run
     assert load_recipe(run.recipe_path).train.steps == 3
@@ -123,14 +114,14 @@ class NaNLoss:
 
 def test_divergence_stops_the_run_naming_step_and_loss(tmp_path, tiny_train):
     registry = load_registry(extra_plugins={"nan": NaNLoss()})
-    trainer = make_trainer(tmp_path, tiny_train + SMALL_MLP + ["loss.name=exploding"],
+    trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP + ["loss.name=exploding"],
                            registry=registry)
     with pytest.raises(GanzooError, match="Training diverged: g_loss is nan at step 1"):
         trainer.fit()
 
 
 def test_example_plugin_loss_trains(tmp_path, tiny_train):
-    trainer = make_trainer(tmp_path, tiny_train + SMALL_MLP + ["loss.name=hinge"])
+    trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP + ["loss.name=hinge"])
     assert trainer.fit().steps == 3
 
 
@@ -146,7 +137,7 @@ def test_quickstart_run_from_the_command_line(in_tmp, capsys):
 
 
 def test_mlp_on_real_mnist(tmp_path, mnist_root, tiny_train):
-    trainer = make_trainer(tmp_path, tiny_train + [f"data.root={mnist_root}"],
+    trainer = make_trainer(tmp_path / "run", tiny_train + [f"data.root={mnist_root}"],
                            recipe="mlp_mnist.yaml")
     assert len(trainer.c.dataset) == 60000
     assert trainer.c.dataset.image_shape == (1, 28, 28)
@@ -158,4 +149,4 @@ def test_unavailable_device_is_a_clear_error(tmp_path, tiny_train):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(GanzooError, match="train.device: 'cuda' asked for, but no CUDA GPU"):
-        make_trainer(tmp_path, tiny_train + ["train.device=cuda"])
+        make_trainer(tmp_path / "run", tiny_train + ["train.device=cuda"])

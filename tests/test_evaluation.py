@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_trainer
 from torch import nn
 
 from ganzoo import hookimpl
@@ -305,26 +306,19 @@ def test_missing_offline_extractor_is_one_clear_line(tmp_path, fake_data, capsys
     assert "eval.extractor_path: the offline Inception network is not set" in err
 
 
-
 def test_best_checkpoint_survives_a_resume(tmp_path):
     """A worse score after a resume must not replace the best from before the stop."""
     from ganzoo.checkpoint import load_checkpoint
-    from ganzoo.components import build_components
-    from ganzoo.engine import Trainer
-    from ganzoo.recipe import load_recipe, train_options
-    from ganzoo.runs import RunFolder
 
     fids = {5: 3.0, 10: 1.0, 15: 2.0}  # the best (1.0) comes before the stop at step 10
 
     def trainer(steps):
-        recipe = load_recipe(RECIPES / "quickstart.yaml", [
-            f"train.steps={steps}", "train.checkpoint_every=5", "train.device=cpu",
-            f"train.run_dir={tmp_path}", "generator.hidden_dims=[8]",
-            "discriminator.hidden_dims=[8]"])
-        return Trainer(build_components(recipe, load_registry()), train_options(recipe),
-                       RunFolder.create(recipe, "t", str(tmp_path)), recipe,
-                       evaluator=lambda G, step: {"metrics": {"fid": fids[step]}, "modes": None},
-                       eval_every=5)
+        return make_trainer(tmp_path, [f"train.steps={steps}", "train.checkpoint_every=5",
+                                       "train.device=cpu", "generator.hidden_dims=[8]",
+                                       "discriminator.hidden_dims=[8]"],
+                            evaluator=lambda G, step: {"metrics": {"fid": fids[step]},
+                                                       "modes": None},
+                            eval_every=5)
 
     trainer(10).fit()
     resumed = trainer(15)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,15 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_trainer
 
 from ganzoo import hookimpl
 from ganzoo.checkpoint import load_checkpoint
 from ganzoo.cli import main
-from ganzoo.components import build_components
-from ganzoo.engine import Trainer
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
-from ganzoo.recipe import load_recipe, train_options
 from ganzoo.runs import RunFolder
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
@@ -80,27 +77,19 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 1500  # no duplicated metric lines
 
 
-def in_process_run(tmp_path, overrides, registry=None, name="run"):
-    recipe = load_recipe(RECIPES / "quickstart.yaml",
-                         [*overrides, f"train.run_dir={tmp_path / name}"])
-    components = build_components(recipe, registry or load_registry())
-    return Trainer(components, train_options(recipe), RunFolder.create(
-        recipe, name, str(tmp_path / name)), recipe)
-
-
 SHORT = ["train.steps=60", "train.batch_size=16", "train.log_every=10", "train.sample_every=60",
          "train.checkpoint_every=10", "train.keep_checkpoints=2", "train.device=cpu",
          "generator.hidden_dims=[16]", "discriminator.hidden_dims=[16]"]
 
 
 def test_only_the_newest_checkpoints_are_kept(tmp_path):
-    trainer = in_process_run(tmp_path, SHORT)
+    trainer = make_trainer(tmp_path / "run", SHORT)
     trainer.fit()
     assert [p.name for p in trainer.checkpoints.all()] == ["step_0000050.pt", "step_0000060.pt"]
 
 
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, capsys):
-    trainer = in_process_run(tmp_path, [*SHORT, "train.steps=40", "train.keep_checkpoints=3"])
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.steps=40", "train.keep_checkpoints=3"])
     trainer.fit()
     final = load_checkpoint(trainer.checkpoints.path(40))
     latest = trainer.checkpoints.path(40)
@@ -113,7 +102,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, capsys):
 
 
 def test_resuming_a_finished_run_says_so(tmp_path, capsys):
-    trainer = in_process_run(tmp_path, [*SHORT, "train.steps=10"])
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.steps=10"])
     trainer.fit()
     assert main(["resume", str(trainer.run.path)]) == 0
     assert "nothing to do: the run is at step 10 of 10" in capsys.readouterr().out
@@ -150,15 +139,15 @@ class NaNAfter:
 
 def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
     registry = load_registry(extra_plugins={"nan": NaNAfter()})
-    trainer = in_process_run(tmp_path, [*SHORT, "loss.name=late_nan", "train.log_every=50",
-                                        "train.keep_checkpoints=5"], registry)
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "loss.name=late_nan", "train.log_every=50",
+                                        "train.keep_checkpoints=5"], registry=registry)
     with pytest.raises(GanzooError, match=r"[dg]_loss is nan at step 30\. The last good"):
         trainer.fit()
     assert [p.name for p in trainer.checkpoints.all()] == ["step_0000010.pt", "step_0000020.pt"]
 
 
 def test_ema_follows_g_and_gives_the_samples(tmp_path):
-    trainer = in_process_run(tmp_path, [*SHORT, "train.ema_decay=0.5", "train.steps=3"])
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.ema_decay=0.5", "train.steps=3"])
     batches = trainer.c.dataset.batches(16, trainer.device, 0)
     before = [p.detach().clone() for p in trainer.ema.model.parameters()]
     trainer.step(batches)
@@ -169,17 +158,20 @@ def test_ema_follows_g_and_gives_the_samples(tmp_path):
     assert not any(p.requires_grad for p in trainer.ema.model.parameters())
 
 
-def test_cuda_options_are_noted_noops_on_the_cpu(tmp_path):
-    trainer = in_process_run(tmp_path, [*SHORT, "train.precision=bf16", "train.compile=true",
+def test_speed_options_are_noted_and_left_off_where_unsupported(tmp_path, monkeypatch):
+    import ganzoo.engine
+
+    monkeypatch.setattr(ganzoo.engine, "SPEED_OPTION_DEVICES", ("cuda",))  # as on mps
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.precision=bf16", "train.compile=true",
                                         "train.channels_last=true", "train.fused_adam=true"])
-    if trainer.device.type == "cuda":
-        pytest.skip("this machine has CUDA")
-    assert len(trainer.notes) == 4 and all("CUDA option" in n for n in trainer.notes)
+    assert len(trainer.notes) == 4
+    assert all("not supported on cpu: it is left off" in n for n in trainer.notes)
+    assert not trainer.bf16 and trainer.G is trainer.G_core
     assert trainer.fit().steps == 60
 
 
 def test_tensorboard_is_used_or_its_absence_noted(tmp_path):
-    trainer = in_process_run(tmp_path, [*SHORT, "train.tensorboard=true"])
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.tensorboard=true"])
     trainer.fit()
     try:
         import tensorboard  # noqa: F401
@@ -189,20 +181,38 @@ def test_tensorboard_is_used_or_its_absence_noted(tmp_path):
         assert list((trainer.run.path / "tensorboard").iterdir())
 
 
-def test_two_processes_with_gloo_end_with_identical_weights(tmp_path):
-    run_dir = tmp_path / "ddp"
+def torchrun(*args: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "ganzoo", "run", str(RECIPES / "quickstart.yaml"), "train.steps=30",
-           "train.batch_size=16", "train.log_every=10", "train.sample_every=30",
-           "train.checkpoint_every=15", "train.device=cpu", f"train.run_dir={run_dir}",
-           "generator.hidden_dims=[16]", "discriminator.hidden_dims=[16]"]
+           "-m", "ganzoo", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+# Dropout in D makes each rank's global RNG part of what a resume must restore.
+DDP_RUN = ["train.batch_size=16", "train.log_every=10", "train.sample_every=30",
+           "train.checkpoint_every=10", "train.device=cpu", "generator.hidden_dims=[16]",
+           "discriminator.hidden_dims=[16]", "discriminator.dropout=0.2"]
+
+
+def test_two_processes_with_gloo_end_with_identical_weights(tmp_path):
+    run_dir = tmp_path / "ddp"
+    done = torchrun("run", str(RECIPES / "quickstart.yaml"), *DDP_RUN, "train.steps=30",
+                    f"train.run_dir={run_dir}")
     assert "x 2 processes" in done.stdout
     assert "parameters identical across ranks: yes" in done.stdout
     assert done.stdout.count("done: 30 steps") == 1  # rank 0 alone prints
     state = load_checkpoint(run_dir / "checkpoints" / "step_0000030.pt")
     assert state["world_size"] == 2 and state["batches_drawn"] == 30
+    assert len(state["rng_by_rank"]) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["ddp"]  # one run folder, from rank 0
-    shutil.rmtree(run_dir)
+
+    # Stopped at step 20 and resumed under torchrun: the same weights as the straight run.
+    stopped = tmp_path / "stopped"
+    torchrun("run", str(RECIPES / "quickstart.yaml"), *DDP_RUN, "train.steps=20",
+             f"train.run_dir={stopped}")
+    done = torchrun("resume", str(stopped), "train.steps=30")
+    assert "from step_0000020.pt (step 20)" in done.stdout
+    assert "parameters identical across ranks: yes" in done.stdout
+    assert_same_state(state, load_checkpoint(stopped / "checkpoints" / "step_0000030.pt"))

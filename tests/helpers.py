@@ -1,0 +1,24 @@
+"""Helpers shared by the tests (importable as ``helpers``: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ganzoo.components import build_components
+from ganzoo.engine import Trainer
+from ganzoo.plugins import load_registry
+from ganzoo.recipe import load_recipe, train_options
+from ganzoo.registry import Registry
+from ganzoo.runs import RunFolder
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+
+def make_trainer(run_dir: Path, overrides: list[str], recipe: str = "quickstart.yaml",
+                 registry: Registry | None = None, **trainer_options: Any) -> Trainer:
+    """A Trainer in this process for one of the shipped recipes, writing into ``run_dir``."""
+    config = load_recipe(RECIPES / recipe, [*overrides, f"train.run_dir={run_dir}"])
+    components = build_components(config, registry or load_registry())
+    run = RunFolder.create(config, "test", str(run_dir))
+    return Trainer(components, train_options(config), run, config, **trainer_options)

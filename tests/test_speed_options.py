@@ -1,0 +1,106 @@
+"""The speed options run for real (on the CPU as on CUDA), and the step never reads a value back.
+
+bf16 autocast, channels_last, fused Adam and torch.compile are all implemented by torch on the
+CPU, so their code paths are exercised here even where no GPU is.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import make_trainer
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from ganzoo.checkpoint import load_checkpoint
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+TINY_DCGAN = ["generator.ngf=8", "discriminator.ndf=8", "train.batch_size=8",
+              "train.device=cpu", "train.log_every=2", "train.sample_every=100",
+              "train.checkpoint_every=4", "train.num_samples=4"]
+SPEED = ["train.precision=bf16", "train.channels_last=true", "train.fused_adam=true"]
+
+
+def test_bf16_channels_last_and_fused_adam_train_a_dcgan(tmp_path, fake_data):
+    data = [f"data.root={fake_data}", "train.steps=4"]
+    trainer = make_trainer(tmp_path / "fast", [*TINY_DCGAN, *data, *SPEED], "dcgan_mnist.yaml")
+    assert trainer.notes == []
+    for module in (trainer.G_core, trainer.D_core):
+        for weight in (p for p in module.parameters() if p.dim() == 4):
+            assert weight.is_contiguous(memory_format=torch.channels_last)
+    assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
+    z = trainer.G_core.sample_latent(2, trainer.device)
+    with trainer.autocast():
+        assert trainer.G(z).dtype == torch.bfloat16
+        assert trainer.D(trainer.G(z)).dtype == torch.bfloat16
+
+    result = trainer.fit()
+    assert result.steps == 4
+    # The checkpoint holds fp32 weights and loads into a run without any speed option.
+    state = load_checkpoint(trainer.checkpoints.path(4))
+    weights = [t for t in state["generator"].values() if t.is_floating_point()]
+    assert all(t.dtype == torch.float32 for t in weights)
+    plain = make_trainer(tmp_path / "plain", [*TINY_DCGAN, *data], "dcgan_mnist.yaml")
+    plain.load_state_dict(state)
+    assert plain.step_done == 4
+
+
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                    reason="torch.compile on the CPU needs a C++ compiler (g++), not found")
+def test_compiled_steps_match_eager_steps(tmp_path):
+    small = ["train.steps=3", "train.batch_size=16", "train.device=cpu", "train.log_every=1",
+             "train.sample_every=100", "generator.hidden_dims=[16]",
+             "discriminator.hidden_dims=[16]"]
+    eager = make_trainer(tmp_path / "eager", small)
+    compiled = make_trainer(tmp_path / "comp", [*small, "train.compile=true"])
+    assert compiled.notes == [] and compiled.G is not compiled.G_core
+    eager.fit()
+    compiled.fit()
+    for mine, theirs in ((eager.G_core, compiled.G_core), (eager.D_core, compiled.D_core)):
+        for (name, a), b in zip(mine.state_dict().items(), theirs.state_dict().values(),
+                                strict=True):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-5), name
+    # Checkpoints name the plain modules' parameters, not the compiled wrappers'.
+    state = load_checkpoint(compiled.checkpoints.path(3))
+    assert not any(key.startswith("_orig_mod") for key in state["generator"])
+
+
+class ValueReads(TorchDispatchMode):
+    """Records the ops that copy a tensor's value to Python: on a GPU, each is a host sync."""
+
+    READS = {"_local_scalar_dense", "is_nonzero", "equal"}
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.__name__.split(".")[0]
+        if name in self.READS:
+            self.seen.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "mse"])
+def test_a_training_step_reads_no_value_back(tmp_path, fake_data, loss, monkeypatch):
+    # Fused Adam keeps its step count on the device; the plain one reads it on the host, which
+    # on CUDA is a CPU tensor and no sync, but on the CPU looks the same as one.
+    trainer = make_trainer(tmp_path, [*TINY_DCGAN, f"data.root={fake_data}",
+                                      "train.fused_adam=true", f"loss.name={loss}",
+                                      "train.ema_decay=0.9"], "dcgan_mnist.yaml")
+    batches = trainer.c.dataset.batches(8, trainer.device, 0)
+    trainer.step(batches)  # the first step creates the optimizers' state
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a training step copied a tensor to the host")
+
+    for method in ("tolist", "numpy", "cpu"):
+        monkeypatch.setattr(torch.Tensor, method, refuse)
+    with ValueReads() as reads:
+        for _ in range(3):
+            stats = trainer.step(batches)
+    assert reads.seen == []
+    assert stats.shape == (4,)
