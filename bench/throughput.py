@@ -121,7 +121,9 @@ def speed_options(case: str, root: Path, batch_size: int, device: torch.device,
     # typed batches: more graphs of one forward than torch.compile keeps by default (8), past
     # which it would quietly run eagerly. One training run compiles at most three.
     torch._dynamo.reset()
-    torch._dynamo.config.recompile_limit = 64
+    config = torch._dynamo.config
+    limit = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    setattr(config, limit, 64)  # the name before torch 2.7: cache_size_limit
     steps = {name: ganzoo_trainer(case, root, batch_size, device, extra, run_dir / str(i))[1]
              for i, (name, extra) in enumerate(SPEED_OPTIONS.items())}
     rates: dict[str, list[float]] = {name: [] for name in steps}

@@ -7,7 +7,6 @@ CPU, so their code paths are exercised here even where no GPU is.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,8 +14,6 @@ from helpers import make_trainer
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ganzoo.checkpoint import load_checkpoint
-
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 TINY_DCGAN = ["generator.ngf=8", "discriminator.ndf=8", "train.batch_size=8",
               "train.device=cpu", "train.log_every=2", "train.sample_every=100",
