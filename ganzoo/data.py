@@ -2,8 +2,8 @@
 
 In memory (what fits): one uint8 tensor moved to the training device once; batches are drawn by
 index on the device and scaled there, with no DataLoader in the hot loop. Streamed (what does
-not fit): a DataLoader with workers and pinned memory over one endless batch sampler, so its
-workers are started once and live as long as the run.
+not fit): a DataLoader with workers (pinned memory on CUDA) over one endless batch sampler, so
+its workers are started once and live as long as the run.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class StreamedImages(Dataset):
     @property
     def description(self) -> str:
         return (f"{len(self)} images of shape {self.image_shape} from {self.source}; streamed: "
-                f"DataLoader with {self.workers} workers, pinned memory")
+                f"DataLoader with {self.workers} workers, pinned memory on CUDA")
 
     def batches(self, batch_size: int, device: torch.device, seed: int,
                 start: int = 0) -> Iterator[Tensor]:
