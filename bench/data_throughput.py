@@ -96,8 +96,8 @@ def main() -> None:
     for name, plugin, options, make_reference in cases(args.data_root):
         component = registry.get("dataset", plugin)
         ours = component.build(component.options(**options))
-        ganzoo_rate = images_per_second(ours.batches(args.batch_size, device, 0), args.batches,
-                                        device)
+        images = (batch.x for batch in ours.batches(args.batch_size, device, 0))
+        ganzoo_rate = images_per_second(images, args.batches, device)
         reference_rate = images_per_second(
             reference_batches(make_reference(), args.batch_size, device), args.batches, device)
         table.add_row(name, f"{ganzoo_rate:,.0f}", f"{reference_rate:,.0f}",

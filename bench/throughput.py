@@ -68,10 +68,10 @@ def case_root(case: str, data_root: Path) -> Path | None:
 def ganzoo_trainer(case: str, root: Path, batch_size: int, device: torch.device,
                    extra: list[str], run_dir: Path):
     from ganzoo.components import build_components
-    from ganzoo.engine import Trainer
+    from ganzoo.engine.runs import RunFolder
+    from ganzoo.engine.trainer import Trainer
     from ganzoo.plugins import load_registry
     from ganzoo.recipe import load_recipe, train_options
-    from ganzoo.runs import RunFolder
 
     data = [f"data.root={root}"]
     if case == "cifar":

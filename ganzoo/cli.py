@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     p.add_argument("--out", required=True, help="a folder for PNG files, or FILE.npz")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    p.add_argument("--class", dest="label", metavar="K",
+                   help="conditional G: class K, or 'all' for every class equally (default)")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.set_defaults(handler=cmd_sample)
@@ -108,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides")
     p.add_argument("--n", type=int, help="generated images (default: eval.n, 50000)")
     p.add_argument("--ref", help="reference split: train or test (default: eval.ref)")
-    p.add_argument("--metrics", help="comma-separated: fid,is,kid,pr (default: eval.metrics)")
+    p.add_argument("--metrics", help="comma-separated metric names, e.g. fid,kid,pr,is "
+                                     "(see 'ganzoo list metrics'; default: eval.metrics)")
     p.add_argument("--extractor", help="feature extractor (see 'ganzoo list feature_extractors')")
     p.add_argument("--extractor-path", help="the extractor's weights file")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
@@ -122,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=int, default=8)
     p.add_argument("--steps", type=int, default=10, help="images per row")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--class", dest="label", metavar="K",
+                   help="conditional G: walk within class K (default: row r in class r mod K)")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=cmd_interpolate)
@@ -204,7 +209,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     train_options(recipe)  # every mistake is reported before anything is built
 
-    from ganzoo.training import run_recipe
+    from ganzoo.commands.training import run_recipe
 
     run_recipe(recipe, registry, name=Path(args.recipe).stem, console=console)
     return 0
@@ -220,15 +225,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
     recipe = load_recipe(run_dir / "recipe.yaml", [*args.overrides, f"train.run_dir={run_dir}"])
     train_options(recipe)
 
-    from ganzoo.training import run_recipe
+    from ganzoo.commands.training import run_recipe
 
     run_recipe(recipe, registry, name=run_dir.name, console=console, resume_dir=run_dir)
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from ganzoo.plots import plot_run
-    from ganzoo.runs import RunFolder
+    from ganzoo.commands.plots import plot_run
+    from ganzoo.engine.runs import RunFolder
 
     if not Path(args.run_dir).is_dir():
         raise GanzooError(f"Run folder not found: '{args.run_dir}'.")
@@ -240,11 +245,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     if args.n <= 0:
         raise GanzooError(f"--n: must be greater than 0 (got {args.n})")
-    from ganzoo.sampling import generate, load_generator, write_samples
+    from ganzoo.sampling import class_labels, generate, load_generator, write_samples
 
     G, _, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
                              args.device)
-    console.print(f"wrote {write_samples(generate(G, args.n, args.seed), Path(args.out))}")
+    labels = class_labels(G, args.n, args.label)
+    samples = generate(G, args.n, args.seed, labels=labels)
+    console.print(f"wrote {write_samples(samples, Path(args.out), labels)}")
     return 0
 
 
@@ -284,14 +291,15 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
                              args.device)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_image_grid(interpolation_grid(G, args.rows, args.steps, args.seed), out, nrow=args.steps)
+    grid = interpolation_grid(G, args.rows, args.steps, args.seed, args.label)
+    save_image_grid(grid, out, nrow=args.steps)
     console.print(f"wrote {out}")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     registry = load_registry_with_warnings()
-    from ganzoo.show import show_component, show_recipe
+    from ganzoo.commands.show import show_component, show_recipe
 
     if args.target in ("generator", "discriminator"):
         if not args.rest or "=" in args.rest[0]:

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Dataset
+from ganzoo.interfaces import Batch, Dataset
 
 #: ``in_memory: auto`` holds a dataset in memory up to this many bytes of uint8 pixels.
 IN_MEMORY_LIMIT = 1 << 30
@@ -26,6 +26,7 @@ class InMemoryDataset(Dataset):
 
     uint8 images (N, C, H, W) are scaled to [-1, 1] on the device, batch by batch; float
     samples are returned as they are. Each epoch is a fresh permutation drawn on the device.
+    ``labels`` (N,), where given, come with every batch.
     """
 
     def __init__(self, samples: Tensor, labels: Tensor | None = None,
@@ -47,11 +48,12 @@ class InMemoryDataset(Dataset):
                 "in memory: batches drawn on the device")
 
     def batches(self, batch_size: int, device: torch.device, seed: int,
-                start: int = 0) -> Iterator[Tensor]:
+                start: int = 0) -> Iterator[Batch]:
         check_batch_size(batch_size, len(self))
         data = self.samples.to(device)
+        labels = self.labels.to(device) if self.labels is not None else None
         for index in epoch_batches(len(self), batch_size, seed, start, device):
-            yield scale_images(data[index])
+            yield Batch(scale_images(data[index]), labels[index] if labels is not None else None)
 
 
 class StreamedImages(Dataset):
@@ -89,42 +91,51 @@ class StreamedImages(Dataset):
                 f"DataLoader with {self.workers} workers, pinned memory on CUDA")
 
     def batches(self, batch_size: int, device: torch.device, seed: int,
-                start: int = 0) -> Iterator[Tensor]:
+                start: int = 0) -> Iterator[Batch]:
         from torch.utils.data import DataLoader
 
         check_batch_size(batch_size, len(self))
         order = (index.tolist() for index in epoch_batches(len(self), batch_size, seed, start))
         loader = DataLoader(
-            _DecodedFiles(self.files, self.size, self.channels), batch_sampler=order,
-            num_workers=self.workers, pin_memory=device.type == "cuda",
+            _DecodedFiles(self.files, self.size, self.channels, self.labels),
+            batch_sampler=order, num_workers=self.workers, pin_memory=device.type == "cuda",
             collate_fn=_stack_readable,
         )
-        for batch, unreadable in loader:  # endless: the batch sampler never ends
+        for images, labels, unreadable in loader:  # endless: the batch sampler never ends
             self.skipped += [name for name in unreadable if name not in self.skipped]
-            if len(batch):
-                yield scale_images(batch.to(device, non_blocking=True))
+            if len(images):
+                yield Batch(scale_images(images.to(device, non_blocking=True)),
+                            labels.to(device, non_blocking=True) if labels is not None else None)
 
 
 class _DecodedFiles(torch.utils.data.Dataset):
-    def __init__(self, files: Sequence[Path], size: int, channels: int):
-        self.files, self.size, self.channels = files, size, channels
+    def __init__(self, files: Sequence[Path], size: int, channels: int,
+                 labels: Tensor | None = None):
+        self.files, self.size, self.channels, self.labels = files, size, channels, labels
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> Tensor | str:
-        """The decoded image, or the file's name when it cannot be read."""
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor | None] | str:
+        """The decoded image and its label, or the file's name when it cannot be read."""
         from ganzoo.imagefiles import decode_image
 
         array = decode_image(self.files[i], self.size, self.channels)
-        return str(self.files[i]) if array is None else torch.from_numpy(array)
+        if array is None:
+            return str(self.files[i])
+        return torch.from_numpy(array), (self.labels[i] if self.labels is not None else None)
 
 
-def _stack_readable(items: list[Tensor | str]) -> tuple[Tensor, list[str]]:
-    """Collate the readable images; also return the names of the files that were not."""
-    good = [x for x in items if isinstance(x, Tensor)]
+def _stack_readable(items: list[tuple[Tensor, Tensor | None] | str]
+                    ) -> tuple[Tensor, Tensor | None, list[str]]:
+    """Collate the readable images and their labels; also return the names of the files that
+    were not readable."""
+    good = [x for x in items if not isinstance(x, str)]
     unreadable = [x for x in items if isinstance(x, str)]
-    return (torch.stack(good) if good else torch.empty(0)), unreadable
+    images = torch.stack([image for image, _ in good]) if good else torch.empty(0)
+    labels = (torch.stack([label for _, label in good])
+              if good and good[0][1] is not None else None)
+    return images, labels, unreadable
 
 
 def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory: str,

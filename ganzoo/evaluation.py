@@ -1,5 +1,9 @@
-"""Evaluation of any Generator: FID, IS, KID and precision/recall through torch-fidelity, and
-mode coverage where the dataset knows its modes. Every result carries its protocol."""
+"""Evaluation of any Generator by the registered metrics (FID, KID, PR, IS, mode coverage and
+whatever plugins add). Every result carries its protocol.
+
+``EvalContext`` is what a Metric computes from: the generator, the reference data, samples
+(class-balanced for a conditional G) and the torch-fidelity results shared by the metrics that
+use them, computed once per evaluation."""
 
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ from torch import Tensor
 import ganzoo
 from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Dataset, FeatureExtractor, Generator, is_image_shape
-from ganzoo.recipe import EvalOptions, component_options
+from ganzoo.interfaces import Dataset, FeatureExtractor, Generator, Metric, is_image_shape
+from ganzoo.recipe import EvalOptions
 from ganzoo.registry import Registry
 from ganzoo.sampling import generate, to_uint8
 
@@ -37,7 +41,7 @@ def reference_dataset(recipe: DictConfig, registry: Registry, split: str) -> tup
         section["split"] = split
     else:
         note = f"dataset {component.name!r} has no splits: the reference is its training data"
-    return build_one(registry, "data", OmegaConf.create(section)), note
+    return build_one(registry, "dataset", section, "data"), note
 
 
 def build_extractor(options: EvalOptions, registry: Registry) -> FeatureExtractor:
@@ -45,10 +49,7 @@ def build_extractor(options: EvalOptions, registry: Registry) -> FeatureExtracto
     values: dict[str, Any] = {"name": component.name}
     if options.extractor_path and component.options is not None:
         values["path"] = options.extractor_path
-    extractor = component.build(component_options(component, values, "eval.extractor"))
-    if not isinstance(extractor, FeatureExtractor):
-        raise GanzooError(f"eval.extractor: {component.name!r} did not build a FeatureExtractor")
-    return extractor
+    return build_one(registry, "feature_extractor", values, "eval.extractor")
 
 
 def to_uint8_rgb(images: Tensor) -> Tensor:
@@ -72,7 +73,7 @@ def reference_images(dataset: Dataset, n: int, seed: int) -> Tensor:
     """n real images (one epoch's random order, no repeats) as uint8 RGB, on the CPU."""
     batch = min(n, len(dataset), 1000)
     got, chunks = 0, []
-    for images in dataset.batches(batch, torch.device("cpu"), seed):
+    for images, _ in dataset.batches(batch, torch.device("cpu"), seed):
         chunks.append(to_uint8_rgb(images))
         got += len(images)
         if got >= n:
@@ -80,14 +81,21 @@ def reference_images(dataset: Dataset, n: int, seed: int) -> Tensor:
     return torch.cat(chunks)[:n]
 
 
-def generator_input(G: Generator):
-    """G as a torch-fidelity generative model: z ~ N(0, I) in, uint8 RGB images out."""
+def balanced_labels(n: int, num_classes: int | None) -> Tensor | None:
+    """Labels 0, 1, ..., K-1, 0, 1, ...: every class equally often (None when unconditional)."""
+    return torch.arange(n) % num_classes if num_classes else None
+
+
+def generator_input(G: Generator, labels: Tensor | None = None):
+    """G as a torch-fidelity generative model: z ~ N(0, I) in, uint8 RGB images out. A
+    conditional G takes the given labels in order, batch after batch."""
     from torch_fidelity import GenerativeModelBase
 
     class FromGanzoo(GenerativeModelBase):
         def __init__(self):
             super().__init__()
             self.G = G
+            self.used = 0  # labels handed out so far
 
         @property
         def z_size(self) -> int:
@@ -102,7 +110,12 @@ def generator_input(G: Generator):
             return 0
 
         def forward(self, z: Tensor) -> Tensor:
-            return to_uint8_rgb(self.G(z.to(next(self.G.parameters()).device)))
+            device = next(self.G.parameters()).device
+            y = None
+            if labels is not None:
+                y = labels[self.used:self.used + len(z)].to(device)
+                self.used += len(z)
+            return to_uint8_rgb(self.G(z.to(device), y))
 
     return FromGanzoo()
 
@@ -113,99 +126,157 @@ def kid_subset_size(n: int) -> int:
     return KID_SUBSET if n >= 2 * KID_SUBSET else max(2, n // 2)
 
 
-def fidelity_metrics(G: Generator, reference: Dataset, options: EvalOptions,
-                     extractor: FeatureExtractor, cache_key: str,
-                     notes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """FID / IS / KID / PR between n samples streamed from G and the reference images."""
-    import torch_fidelity
+#: torch-fidelity's result keys -> ours, per metric
+FIDELITY_KEYS = {
+    "fid": {"frechet_inception_distance": "fid"},
+    "kid": {"kernel_inception_distance_mean": "kid_mean",
+            "kernel_inception_distance_std": "kid_std"},
+    "pr": {"precision": "precision", "recall": "recall"},
+    "is": {"inception_score_mean": "is_mean", "inception_score_std": "is_std"},
+}
 
-    from ganzoo.imagefiles import cache_dir
 
-    real = reference_images(reference, options.n, options.seed)
-    if len(real) < options.n:
-        notes.append(f"the reference split has {len(real)} images, fewer than n={options.n}")
-    want = set(options.metrics)
-    isc = "is" in want and extractor.provides_isc
-    kid_subset = kid_subset_size(min(options.n, len(real)))
-    if "kid" in want and kid_subset < KID_SUBSET:
-        notes.append(f"KID subset size {kid_subset}, half of n (the usual {KID_SUBSET} needs "
-                     f"n >= {2 * KID_SUBSET}); KID is noisier at this n")
-    device = next(G.parameters()).device
-    raw = torch_fidelity.calculate_metrics(
-        input1=generator_input(G), input1_model_num_samples=options.n,
-        input2=_ReferenceImages(real), input2_cache_name=cache_key,
-        cache=True, cache_root=str(cache_dir() / "fidelity"),
-        fid="fid" in want, kid="kid" in want, prc="pr" in want, isc=isc,
-        kid_subset_size=kid_subset, feature_extractor=extractor.fidelity_name,
-        batch_size=options.batch_size, cuda=device.type == "cuda", rng_seed=options.seed,
-        verbose=False, save_cpu_ram=True, **extractor.fidelity_kwargs(),
-    )
-    metrics: dict[str, Any] = {}
-    if "fid" in want:
-        metrics["fid"] = raw["frechet_inception_distance"]
-    if "kid" in want:
-        metrics["kid_mean"] = raw["kernel_inception_distance_mean"]
-        metrics["kid_std"] = raw["kernel_inception_distance_std"]
-    if "pr" in want:
-        metrics["precision"] = raw["precision"]
-        metrics["recall"] = raw["recall"]
-    if "is" in want:
-        metrics["is_mean"] = raw.get("inception_score_mean") if isc else \
-            "not available with this extractor"
-        metrics["is_std"] = raw.get("inception_score_std") if isc else None
-    protocol = {"n_generated": options.n, "n_reference": len(real),
-                "kid_subset_size": kid_subset if "kid" in want else None}
-    return metrics, protocol
+class EvalContext:
+    """What metrics compute from. ``fidelity_keys``: the torch-fidelity metrics requested in
+    this evaluation, computed together on the first ``fidelity`` call."""
+
+    def __init__(self, G: Generator, reference: Dataset, options: EvalOptions,
+                 registry: Registry, *, fidelity_keys: set[str], notes: list[str],
+                 protocol: dict[str, Any]):
+        self.G, self.reference, self.options, self.registry = G, reference, options, registry
+        self.fidelity_keys, self.notes, self.protocol = fidelity_keys, notes, protocol
+        self.num_classes = G.num_classes if G.conditional else None
+        self.is_image = is_image_shape(tuple(G.image_shape))
+        self._fidelity: dict[str, Any] | None = None
+
+    def labels(self, n: int) -> Tensor | None:
+        """Class-balanced labels for n samples of a conditional G; None otherwise."""
+        return balanced_labels(n, self.num_classes)
+
+    def samples(self, n: int, seed_offset: int = 1) -> Tensor:
+        """n samples of G on the CPU (class-balanced when conditional), from eval.seed."""
+        return generate(self.G, n, self.options.seed + seed_offset, labels=self.labels(n))
+
+    def fidelity(self, key: str) -> dict[str, Any]:
+        """Our values of one torch-fidelity metric ('fid', 'kid', 'pr' or 'is')."""
+        if not self.is_image:
+            note = "FID, IS, KID and PR are image metrics; these samples are points"
+            if note not in self.notes:
+                self.notes.append(note)
+            return {}
+        if self._fidelity is None:
+            self._fidelity = self._compute_fidelity()
+        if key == "is" and not self._fidelity.get("_isc"):
+            return {"is_mean": "not available with this extractor", "is_std": None}
+        return {ours: self._fidelity[theirs] for theirs, ours in FIDELITY_KEYS[key].items()}
+
+    def mode_coverage(self) -> dict[str, Any]:
+        """Modes covered by samples of G, where the reference data knows its modes."""
+        n = min(self.options.n, MODE_SAMPLES) if self.is_image else self.options.n
+        coverage = self.reference.mode_coverage(self.samples(n))
+        if coverage is None:
+            self.notes.append("mode coverage: this dataset has no known modes")
+            return {}
+        self.protocol["n_mode_samples"] = n
+        return coverage
+
+    def _compute_fidelity(self) -> dict[str, Any]:
+        """Every requested torch-fidelity metric between n samples of G and the reference."""
+        import torch_fidelity
+
+        from ganzoo.imagefiles import cache_dir
+
+        options, G = self.options, self.G
+        extractor = build_extractor(options, self.registry)
+        sha = extractor.weights_sha256()
+        dataset_name = self.protocol["dataset"]
+        key = hashlib.sha256(json.dumps([dataset_name, options.ref, list(G.image_shape),
+                                         options.n, options.seed, options.extractor, sha],
+                                        default=str).encode()).hexdigest()[:16]
+        real = reference_images(self.reference, options.n, options.seed)
+        if len(real) < options.n:
+            self.notes.append(f"the reference split has {len(real)} images, fewer than "
+                              f"n={options.n}")
+        want = self.fidelity_keys
+        isc = "is" in want and extractor.provides_isc
+        kid_subset = kid_subset_size(min(options.n, len(real)))
+        if "kid" in want and kid_subset < KID_SUBSET:
+            self.notes.append(f"KID subset size {kid_subset}, half of n (the usual {KID_SUBSET} "
+                              f"needs n >= {2 * KID_SUBSET}); KID is noisier at this n")
+        device = next(G.parameters()).device
+        raw = torch_fidelity.calculate_metrics(
+            input1=generator_input(G, self.labels(options.n)),
+            input1_model_num_samples=options.n,
+            input2=_ReferenceImages(real), input2_cache_name=f"ganzoo-ref-{dataset_name}-{key}",
+            cache=True, cache_root=str(cache_dir() / "fidelity"),
+            fid="fid" in want, kid="kid" in want, prc="pr" in want, isc=isc,
+            kid_subset_size=kid_subset, feature_extractor=extractor.fidelity_name,
+            batch_size=options.batch_size, cuda=device.type == "cuda", rng_seed=options.seed,
+            verbose=False, save_cpu_ram=True, **extractor.fidelity_kwargs(),
+        )
+        self.protocol.update(
+            n_generated=options.n, n_reference=len(real),
+            kid_subset_size=kid_subset if "kid" in want else None,
+            feature_extractor=options.extractor, fidelity_extractor=extractor.fidelity_name,
+            extractor_weights_sha256=sha, torch_fidelity=torch_fidelity.__version__)
+        return {**raw, "_isc": isc}
+
+
+def build_metrics(names: list[str], registry: Registry) -> dict[str, Metric]:
+    """The metrics eval.metrics names, built and checked."""
+    return {name: build_one(registry, "metric", {"name": name}, "eval.metrics")
+            for name in names}
+
+
+def has_modes(dataset: Dataset) -> bool:
+    return type(dataset).mode_coverage is not Dataset.mode_coverage
 
 
 def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: Registry, *,
              dataset_name: str, split_note: str = "", extra: dict | None = None) -> dict:
-    """Every measure that fits this G and dataset, with the protocol that produced it."""
+    """Every metric of eval.metrics (plus mode coverage where the data has modes), with the
+    protocol that produced them."""
+    names = list(options.metrics)
+    if has_modes(reference) and "modes" not in names:
+        names.append("modes")
+    metrics = build_metrics(names, registry)
     notes = [split_note] if split_note else []
-    G.eval()
-    result: dict[str, Any] = {"metrics": {}, "modes": None, "notes": notes}
     protocol: dict[str, Any] = {
         "dataset": dataset_name, "reference_split": options.ref,
-        "image_shape": list(G.image_shape), "seed": options.seed,
+        "image_shape": list(G.image_shape), "seed": options.seed, "metrics": names,
         "ganzoo": ganzoo.__version__, "torch": torch.__version__,
         "python": platform.python_version(), **(extra or {}),
     }
-    images = is_image_shape(tuple(G.image_shape))
-    if images and options.metrics:
-        import torch_fidelity
-
-        extractor = build_extractor(options, registry)
-        sha = extractor.weights_sha256()
-        key = hashlib.sha256(json.dumps([dataset_name, options.ref, list(G.image_shape),
-                                         options.n, options.seed, options.extractor, sha],
-                                        default=str).encode()).hexdigest()[:16]
-        metrics, counts = fidelity_metrics(G, reference, options, extractor,
-                                           f"ganzoo-ref-{dataset_name}-{key}", notes)
-        result["metrics"] = metrics
-        protocol.update(counts, feature_extractor=options.extractor,
-                        fidelity_extractor=extractor.fidelity_name,
-                        extractor_weights_sha256=sha,
-                        torch_fidelity=torch_fidelity.__version__)
-    elif not images:
-        notes.append("FID, IS, KID and PR are image metrics; these samples are points")
-    n_modes = min(options.n, MODE_SAMPLES) if images else options.n
-    coverage = reference.mode_coverage(generate(G, n_modes, options.seed + 1))
-    if coverage is not None:
-        result["modes"] = coverage
-        protocol["n_mode_samples"] = n_modes
-    result["protocol"] = protocol
-    return result
+    if G.conditional:
+        protocol["labels"] = (f"class-balanced: sample i has label i mod {G.num_classes}")
+    G.eval()
+    ctx = EvalContext(G, reference, options, registry, notes=notes, protocol=protocol,
+                      fidelity_keys={getattr(m, "fidelity_key", None) for m in metrics.values()})
+    values: dict[str, Any] = {}
+    directions: dict[str, str] = {}
+    for metric in metrics.values():
+        values.update(metric.compute(ctx))
+        directions.update(metric.directions)
+    return {"metrics": values, "directions": directions, "notes": notes, "protocol": protocol}
 
 
-def score_of(result: dict) -> float | None:
-    """What 'best' means during training: FID, or the mode histogram's KL where there is none."""
-    if isinstance(result["metrics"].get("fid"), float):
-        return result["metrics"]["fid"]
-    modes = result.get("modes") or {}
-    for key in ("reverse_kl", "kl_to_uniform"):
-        if key in modes:
-            return modes[key]
-    return None
+def best_score(result: dict, best: str = "auto") -> tuple[float | None, str]:
+    """(the value that picks best.pt, 'min' or 'max'). ``best``: eval.best, e.g. 'fid',
+    'my_score:max'; auto is FID, or the mode histogram's KL where there is no FID."""
+    metrics = result["metrics"]
+    if best == "auto":
+        for key in ("fid", "reverse_kl", "kl_to_uniform"):
+            if isinstance(metrics.get(key), float):
+                return metrics[key], "min"
+        return None, "min"
+    key, _, direction = best.partition(":")
+    direction = direction or result.get("directions", {}).get(key, "min")
+    value = metrics.get(key)
+    if not isinstance(value, int | float):
+        raise GanzooError(f"eval.best: {key!r} is not among the evaluated values "
+                          f"({', '.join(sorted(metrics)) or 'none'}); add its metric to "
+                          "eval.metrics or name another value")
+    return float(value), direction
 
 
 def result_tables(result: dict) -> list[Any]:
@@ -213,14 +284,15 @@ def result_tables(result: dict) -> list[Any]:
     from rich.table import Table
 
     tables = []
-    for title, values in (("metrics", result["metrics"]), ("mode coverage", result["modes"]),
-                          ("protocol", result["protocol"])):
+    for title, values in (("metrics", result["metrics"]), ("protocol", result["protocol"])):
         if not values:
             continue
         table = Table(title=title, title_justify="left", show_header=False)
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         for key, value in values.items():
+            if isinstance(value, list):
+                value = ", ".join(map(str, value))
             shown = f"{value:.4f}" if isinstance(value, float) else str(value)
             table.add_row(key, shown)
         tables.append(table)

@@ -1,10 +1,10 @@
-"""The hooks a ganzoo plugin may implement.
+"""The hooks a ganzoo plugin may implement: one per kind of component (see ``ganzoo.kinds``).
 
-Each hook receives a ``register`` object and calls it once per component; it returns nothing.
-``register(name, build, options=OptionsDataclass, summary="one line")``: ``build`` is called
-with an instance of ``options`` (built from the recipe section and checked against the
-dataclass) and returns the component. Keep plugin modules cheap to import: import torch and
-the component's classes inside ``build``.
+Each hook receives ``register`` (by that name) and calls it once per component; it returns
+nothing. ``register(name, build, options=OptionsDataclass, summary="one line")``: ``build`` is
+called with an instance of ``options`` (built from the recipe section and checked against the
+dataclass), then the kind's build arguments, and returns the component. Its signature is checked
+when the plugin loads. Keep plugin modules cheap to import: import torch inside ``build``.
 """
 
 from __future__ import annotations
@@ -21,29 +21,59 @@ hookspec = pluggy.HookspecMarker("ganzoo")
 
 @hookspec
 def ganzoo_register_generators(register: Register) -> None:
-    """Register generators; ``build(options, image_shape)`` returns a ganzoo Generator."""
+    """Register generators: ``build(options, image_shape, num_classes)`` returns a Generator.
 
-
-@hookspec
-def ganzoo_register_discriminators(register: Register) -> None:
-    """Register discriminators; ``build(options, image_shape)`` returns a ganzoo Discriminator."""
-
-
-@hookspec
-def ganzoo_register_losses(register: Register) -> None:
-    """Register losses; ``build(options)`` returns a ganzoo Loss."""
-
-
-@hookspec
-def ganzoo_register_datasets(register: Register) -> None:
-    """Register datasets; ``build(options)`` returns a ganzoo Dataset.
-
-    Pass ``sample_shape=lambda options: (C, H, W)`` too, so that ``ganzoo show`` can size the
-    networks without loading the data.
+    ``num_classes`` is None for an unconditional run, the dataset's class count otherwise.
     """
 
 
 @hookspec
+def ganzoo_register_discriminators(register: Register) -> None:
+    """Register discriminators: ``build(options, image_shape, num_classes)`` returns a
+    Discriminator."""
+
+
+@hookspec
+def ganzoo_register_losses(register: Register) -> None:
+    """Register losses: ``build(options)`` returns a Loss."""
+
+
+@hookspec
+def ganzoo_register_datasets(register: Register) -> None:
+    """Register datasets: ``build(options)`` returns a Dataset.
+
+    Pass ``sample_shape=lambda options: (C, H, W)`` (and ``num_classes=lambda options: K`` for
+    labelled data) too, so that ``ganzoo show`` can size the networks without loading the data.
+    """
+
+
+@hookspec
+def ganzoo_register_augmentations(register: Register) -> None:
+    """Register augmentations of D's inputs: ``build(options)`` returns an Augmentation."""
+
+
+@hookspec
+def ganzoo_register_regularizers(register: Register) -> None:
+    """Register regularizers and constraints: ``build(options)`` returns a Regularizer."""
+
+
+@hookspec
+def ganzoo_register_optimizers(register: Register) -> None:
+    """Register optimizers: ``build(options, params)`` returns a ``torch.optim.Optimizer``
+    over ``params`` (one player's parameters)."""
+
+
+@hookspec
+def ganzoo_register_schedules(register: Register) -> None:
+    """Register learning-rate schedules: ``build(options)`` returns a Schedule."""
+
+
+@hookspec
+def ganzoo_register_metrics(register: Register) -> None:
+    """Register evaluation metrics: ``build(options)`` returns a Metric."""
+
+
+@hookspec
 def ganzoo_register_feature_extractors(register: Register) -> None:
-    """Register feature extractors for FID/KID/PR; ``build(options)`` returns a ganzoo
+    """Register feature extractors for FID/KID/PR: ``build(options)`` returns a
     FeatureExtractor."""

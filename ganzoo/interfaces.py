@@ -1,31 +1,62 @@
-"""The four abstract bases every component implements.
+"""The abstract bases every component implements.
 
-A Generator maps latent vectors to samples; a Discriminator maps samples to logits; a Loss turns
-logits into the two players' objectives; a Dataset hands the engine endless batches of real samples.
+A Generator maps latent vectors (and, when conditional, class labels) to samples; a
+Discriminator maps samples to logits; a Loss turns logits into the two players' objectives; a
+Dataset hands the engine endless batches of real samples. Augmentations, Regularizers,
+Schedules and Metrics plug into the training step and the evaluation (docs/architecture.md).
 Samples are images of shape (C, H, W) scaled to [-1, 1], or points of shape (D,) for toy data.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+if TYPE_CHECKING:
+    from ganzoo.evaluation import EvalContext
+
+
+class Batch(NamedTuple):
+    """A batch of samples: ``x`` (N, *sample_shape) and their class ``labels`` (N,) or None."""
+
+    x: Tensor
+    labels: Tensor | None = None
+
+
+class DOutput(NamedTuple):
+    """What a discriminator may return instead of bare logits: the logits (N,) and extra
+    outputs by name, such as an auxiliary classifier's class logits (N, K)."""
+
+    logits: Tensor
+    extra: Mapping[str, Tensor] = {}
+
+
+def as_doutput(value: Tensor | DOutput) -> DOutput:
+    """D's return value as a DOutput, its logits in fp32 (losses are computed in fp32)."""
+    if isinstance(value, DOutput):
+        return DOutput(value.logits.float(), dict(value.extra))
+    return DOutput(value.float(), {})
+
 
 class Generator(nn.Module, ABC):
-    """G: z ~ N(0, I) of length ``latent_dim`` -> a sample of ``image_shape``.
+    """G: z ~ N(0, I) of length ``latent_dim`` (and labels, when conditional) -> a sample.
 
     Image generators return values in [-1, 1] (a tanh output), matching how datasets scale images.
+    A conditional generator sets ``conditional = True`` and ``num_classes``.
     """
 
     latent_dim: int
     image_shape: tuple[int, ...]
+    conditional: bool = False  # True where forward uses the labels
+    num_classes: int | None = None
 
     @abstractmethod
-    def forward(self, z: Tensor) -> Tensor:
-        """(N, latent_dim) -> (N, *image_shape)."""
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """(N, latent_dim) and labels (N,) or None -> (N, *image_shape)."""
 
     def sample_latent(
         self,
@@ -38,38 +69,82 @@ class Generator(nn.Module, ABC):
 
 
 class Discriminator(nn.Module, ABC):
-    """D: a sample -> the logit l of the probability that it is real, D = sigmoid(l)."""
+    """D: a sample (and its label, when conditional) -> the logit l of the probability that it
+    is real, D = sigmoid(l). It may return a DOutput to hand extra outputs to the loss."""
 
     image_shape: tuple[int, ...]
+    conditional: bool = False  # True where forward uses the labels
+    num_classes: int | None = None
 
     @abstractmethod
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, *image_shape) -> logits of shape (N,); no sigmoid inside."""
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
+        """(N, *image_shape) -> logits of shape (N,), no sigmoid inside, or a DOutput."""
+
+
+class StepContext:
+    """What a loss or a regularizer may use, besides the logits, in one player's update.
+
+    ``real`` is the real batch and ``fake`` G's batch (detached in D's update), both as they
+    were before augmentation. ``real_out`` and ``fake_out`` are D's outputs on them (after
+    augmentation): in G's update ``real_out`` is computed only if something asks for it.
+    ``score(x, labels)`` runs D the same way (augmented), for penalties that need their own
+    pass, such as R1. ``log(name, value)`` logs a value to metrics.jsonl, TensorBoard and the
+    progress line; it never reads the value back during the step.
+    """
+
+    def __init__(self, *, step: int, player: str, real: Batch, fake: Batch,
+                 score: Callable[[Tensor, Tensor | None], DOutput],
+                 discriminator: Discriminator, log: Callable[[str, Tensor], None],
+                 fake_out: DOutput, real_out: DOutput | None = None):
+        self.step, self.player = step, player
+        self.real, self.fake = real, fake
+        self.score, self.discriminator, self.log = score, discriminator, log
+        self.fake_out = fake_out
+        self._real_out = real_out
+
+    @property
+    def real_out(self) -> DOutput:
+        if self._real_out is None:
+            self._real_out = self.score(self.real.x, self.real.labels)
+        return self._real_out
+
+    @property
+    def real_logits(self) -> Tensor:
+        return self.real_out.logits
+
+    @property
+    def fake_logits(self) -> Tensor:
+        return self.fake_out.logits
+
+    @property
+    def labels(self) -> Tensor | None:
+        """The real batch's labels (the fakes' are ``fake.labels``)."""
+        return self.real.labels
 
 
 class Loss(ABC):
     """The two objectives of the game, written on D's raw outputs (logits) for stability.
 
-    Both methods also receive what a regulariser such as a gradient penalty would need:
-    the real and fake batches and the discriminator itself.
+    Both methods also receive a StepContext: the step, the batches, D's extra outputs and a
+    way to log named values. ``real_logits`` is there in G's update too (relativistic losses).
     """
 
-    @abstractmethod
-    def discriminator_loss(
-        self, real_logits: Tensor, fake_logits: Tensor, *, real: Tensor, fake: Tensor,
-        discriminator: Discriminator,
-    ) -> Tensor:
-        """A scalar that D minimises; ``fake`` is detached from G."""
+    #: True where D's outputs are logits of a probability, D = sigmoid(l): the run logs mean
+    #: D(x) and D(G(z)). False for critics (WGAN): it logs the raw mean scores instead.
+    outputs_are_logits: bool = True
 
     @abstractmethod
-    def generator_loss(
-        self, fake_logits: Tensor, *, fake: Tensor, discriminator: Discriminator
-    ) -> Tensor:
+    def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor,
+                           ctx: StepContext) -> Tensor:
+        """A scalar that D minimises; ``ctx.fake`` is detached from G."""
+
+    @abstractmethod
+    def generator_loss(self, fake_logits: Tensor, ctx: StepContext) -> Tensor:
         """A scalar that G minimises, with gradients flowing through a D that is not updated."""
 
 
 class Dataset(ABC):
-    """Real samples, delivered as endless batches on the training device."""
+    """Real samples (and labels, where it has classes), as endless batches on the device."""
 
     image_shape: tuple[int, ...]
     num_classes: int | None = None
@@ -83,8 +158,9 @@ class Dataset(ABC):
 
     @abstractmethod
     def batches(self, batch_size: int, device: torch.device, seed: int,
-                start: int = 0) -> Iterator[Tensor]:
-        """Yield batches forever, scaled as G's output is (images in [-1, 1]), on ``device``.
+                start: int = 0) -> Iterator[Batch]:
+        """Yield Batches forever, scaled as G's output is (images in [-1, 1]), on ``device``;
+        ``labels`` is set where the dataset has classes.
 
         Batch k depends only on (seed, k), and the first batch yielded is batch ``start``:
         a resumed run sees exactly the batches it would have seen.
@@ -101,6 +177,84 @@ class Dataset(ABC):
         None where the dataset has no such measure (the default).
         """
         return None
+
+
+class Augmentation(ABC):
+    """A differentiable transform of every input of D, real and fake, in both updates.
+
+    An adaptive one tunes itself from D's outputs on real data (``observe``); its state goes
+    into checkpoints (``state_dict``) and its values into the logs (``log_values``). It draws
+    its randomness from torch's global RNG, which checkpoints restore.
+    """
+
+    @abstractmethod
+    def __call__(self, x: Tensor) -> Tensor:
+        """Augment a batch; gradients must flow through to ``x``."""
+
+    def observe(self, real_logits: Tensor) -> None:
+        """D's logits on the (augmented) real batch, after each D update. Keep it on the
+        device: reading the value back would stall the GPU every step."""
+        return None
+
+    def log_values(self) -> dict[str, Tensor]:
+        """Values to log, such as the probability p: name -> scalar tensor."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        return None
+
+
+class Regularizer:
+    """A term added to one player's objective, and/or an action after its every update.
+
+    The recipe gives ``weight`` and ``every``: the penalty is added, times ``weight``, every
+    ``every`` steps (lazily, scaled by ``every`` so its strength stays the same). Either method
+    may be left as it is: a gradient penalty has only ``penalty``, weight clipping only
+    ``after_update``.
+    """
+
+    #: whose objective it joins and whose update it follows: 'discriminator' or 'generator'
+    player: str = "discriminator"
+
+    def penalty(self, ctx: StepContext) -> Tensor | None:
+        """A scalar to add to the player's loss, or None."""
+        return None
+
+    def after_update(self, network: nn.Module) -> None:
+        """Called (under no_grad) after each optimizer step of the player, with its network."""
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        return None
+
+
+class Schedule(ABC):
+    """A learning-rate schedule: the factor the base learning rate is multiplied by."""
+
+    @abstractmethod
+    def factor(self, step: int, total_steps: int) -> float:
+        """The factor for ``step`` (1-based) of ``total_steps``; a pure function of the two, so
+        a resumed run needs no state to continue it."""
+
+
+class Metric(ABC):
+    """An evaluation measure of a generator: ``compute`` returns named numbers.
+
+    ``directions`` says, for the values where it matters, whether lower or higher is better
+    ('min' or 'max'); eval.best uses it to pick best.pt.
+    """
+
+    directions: Mapping[str, str] = {}
+
+    @abstractmethod
+    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+        """Values by name; ``ctx`` gives the generator, the reference data and samples."""
 
 
 class FeatureExtractor(ABC):

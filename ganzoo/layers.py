@@ -47,13 +47,15 @@ def size_arithmetic(module: nn.Module, h_in: int, h_out: int) -> str:
 
 
 @torch.no_grad()
-def trace_layers(model: nn.Module, example: Tensor) -> list[LayerRow]:
-    """Run ``example`` through ``model`` and describe every leaf layer in call order."""
+def trace_layers(model: nn.Module, example: Tensor,
+                 labels: Tensor | None = None) -> list[LayerRow]:
+    """Run ``example`` (and ``labels``, for a conditional network) through ``model`` and
+    describe every leaf layer in call order."""
     rows: list[LayerRow] = []
     names = {module: name for name, module in model.named_modules()}
 
     def record(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        x = inputs[0]
+        x = inputs[0] if inputs else output
         h_in = x.shape[-1] if x.dim() == 4 else 0
         h_out = output.shape[-1] if output.dim() == 4 else 0
         arithmetic = size_arithmetic(module, h_in, h_out) if h_in and h_out else ""
@@ -65,7 +67,7 @@ def trace_layers(model: nn.Module, example: Tensor) -> list[LayerRow]:
     was_training = model.training
     try:
         model.eval()
-        model(example)
+        model(example, labels) if labels is not None else model(example)
     finally:
         model.train(was_training)
         for handle in handles:

@@ -6,6 +6,7 @@ so the user reads ``generator.output: must be one of 'auto', 'tanh', 'linear' (g
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,8 @@ def positive(field: str, value: float | int | None, *, allow_none: bool = False)
         return
     if value is None or value <= 0:
         raise ValueError(f"{field}: must be greater than 0 (got {value!r})")
+    if not math.isfinite(value):
+        raise ValueError(f"{field}: must be finite (got {value!r})")
 
 
 def positive_list(field: str, values: Iterable[int]) -> None:

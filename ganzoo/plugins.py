@@ -33,6 +33,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.celeba",
     "ganzoo_builtins.image_folder",
     "ganzoo_builtins.inception",
+    "ganzoo_builtins.optimizers",
+    "ganzoo_builtins.schedules",
+    "ganzoo_builtins.metrics",
 )
 
 
@@ -102,7 +105,7 @@ def _collect(pm: pluggy.PluginManager, name: str, package: str) -> list[Componen
         for impl in getattr(pm.hook, kind.hook).get_hookimpls():
             if impl.plugin_name == name:
                 register = Register(kind.name, name, package, staged)
-                impl.function(**{arg: register for arg in impl.argnames})
+                impl.function(**({"register": register} if impl.argnames else {}))
     return staged
 
 

@@ -18,13 +18,16 @@ from ganzoo.errors import GanzooError
 from ganzoo.options import one_of, positive
 from ganzoo.registry import Component
 
-#: recipe section -> registry kind.
+#: recipe sections that every recipe has -> registry kind.
 COMPONENT_SECTIONS = {
     "generator": "generator",
     "discriminator": "discriminator",
     "loss": "loss",
     "data": "dataset",
 }
+#: keys of a 'regularizers' entry that the engine reads; the rest are the component's options
+REGULARIZER_KEYS = ("name", "weight", "every")
+PLAYERS = {"optim_g": "generator", "optim_d": "discriminator"}
 
 
 @dataclass
@@ -34,10 +37,12 @@ class TrainOptions:
     steps: int = 1000
     batch_size: int = 64
     n_critic: int = 1  # D updates per G update
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    # Older spellings of optim_g.lr / optim_d.lr and of the optimizers' betas; where given,
+    # they fill in what the optim_g / optim_d sections leave unset.
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
     seed: int = 0
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
     log_every: int = 50  # read metrics back from the device this often (no per-step sync)
@@ -49,20 +54,22 @@ class TrainOptions:
     # Speed options, applied on CUDA and the CPU (see docs/training.md for what each pays)
     precision: str = "fp32"  # fp32 | bf16 (autocast; losses stay fp32)
     channels_last: bool = False  # image networks and batches in channels-last memory format
-    fused_adam: bool = False  # torch.optim.Adam(fused=True)
+    fused_adam: bool = False  # fused=True for optimizers that have it (Adam, AdamW)
     compile: bool = False  # torch.compile G and D
     tensorboard: bool = False  # also log to TensorBoard (pip install 'ganzoo[tensorboard]')
     run_dir: str | None = None  # default: runs/<recipe>-<timestamp>
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "n_critic", "lr_g", "lr_d", "log_every",
+        for name in ("steps", "batch_size", "n_critic", "log_every",
                      "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints"):
             positive(name, getattr(self, name))
+        for name in ("lr_g", "lr_d"):
+            positive(name, getattr(self, name), allow_none=True)
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay: must be in [0, 1) (got {self.ema_decay!r})")
         one_of("precision", self.precision, ("fp32", "bf16"))
         for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be in [0, 1) (got {getattr(self, name)!r})")
         if not self.device.startswith("cuda:"):
             one_of("device", self.device, ("auto", "cpu", "cuda", "mps"))
@@ -74,7 +81,12 @@ class EvalOptions:
 
     n: int = 50000  # generated images (and at most as many reference images)
     ref: str = "train"  # the dataset split the reference images come from
-    metrics: list[str] = field(default_factory=lambda: ["fid", "kid", "pr"])  # of fid is kid pr
+    # any registered metric ('ganzoo list metrics'); mode coverage is added where the data has
+    # known modes
+    metrics: list[str] = field(default_factory=lambda: ["fid", "kid", "pr"])
+    # which logged value picks best.pt during training, and whether lower or higher is better:
+    # 'fid', 'kid_mean:min', 'my_score:max'; auto: FID, else the mode histogram's KL
+    best: str = "auto"
     extractor: str = "inception_torchscript"  # see 'ganzoo list feature_extractors'
     extractor_path: str | None = None  # the extractor's weights file
     batch_size: int = 64
@@ -87,8 +99,10 @@ class EvalOptions:
             positive(name, getattr(self, name))
         if self.every < 0:
             raise ValueError(f"every: must be 0 (off) or positive (got {self.every})")
-        for metric in self.metrics:
-            one_of("metrics", metric, ("fid", "is", "kid", "pr"))
+        if self.best != "auto" and (not self.best.split(":")[0]
+                                    or self.best.split(":", 1)[1:] not in ([], ["min"], ["max"])):
+            raise ValueError(f"best: expected 'auto', a value name, or name:min / name:max "
+                             f"(got {self.best!r})")
 
 
 @dataclass
@@ -97,6 +111,11 @@ class RecipeSchema:
     discriminator: dict[str, Any] = MISSING
     loss: dict[str, Any] = MISSING
     data: dict[str, Any] = MISSING
+    conditional: bool = False  # G and D receive the data's class labels
+    augment: dict[str, Any] | None = None  # an augmentation of D's inputs; absent: none
+    regularizers: list[dict[str, Any]] = field(default_factory=list)  # {name, weight, every, ...}
+    optim_g: dict[str, Any] = field(default_factory=lambda: {"name": "adam"})
+    optim_d: dict[str, Any] = field(default_factory=lambda: {"name": "adam"})
     train: TrainOptions = field(default_factory=TrainOptions)
     eval: EvalOptions = field(default_factory=EvalOptions)
 
@@ -128,6 +147,11 @@ def compose(
             raise GanzooError(f"Override {item!r} must look like key=value, e.g. train.steps=100")
     try:
         cli = OmegaConf.from_dotlist(list(overrides))
+        base = OmegaConf.create(base)
+        for item in overrides:  # a whole section given (generator={name: ...}) replaces it
+            key = item.split("=", 1)[0]
+            if "." not in key and isinstance(cli.get(key), DictConfig) and key in base:
+                base[key] = cli[key]
         recipe = OmegaConf.merge(OmegaConf.structured(RecipeSchema), base, cli)
         missing = sorted(OmegaConf.missing_keys(recipe))
     except OmegaConfBaseException as exc:
@@ -137,12 +161,18 @@ def compose(
             f"{', '.join(missing)}: missing; every recipe needs generator, discriminator, "
             f"loss and data sections{_in(where)}"
         )
-    for section in COMPONENT_SECTIONS:
-        name = recipe[section].get("name")
+    named = [(section, recipe[section], COMPONENT_SECTIONS[section])
+             for section in COMPONENT_SECTIONS]
+    named += [(section, recipe[section], "optimizer") for section in PLAYERS]
+    if recipe.augment is not None:
+        named.append(("augment", recipe.augment, "augmentation"))
+    named += [(f"regularizers[{i}]", entry, "regularizer")
+              for i, entry in enumerate(recipe.regularizers)]
+    for section, config, kind in named:
+        name = config.get("name")
         if not isinstance(name, str) or not name:
             raise GanzooError(
-                f"{section}.name: missing; name the {COMPONENT_SECTIONS[section]} to use "
-                f"(see 'ganzoo list'){_in(where)}"
+                f"{section}.name: missing; name the {kind} to use (see 'ganzoo list'){_in(where)}"
             )
     return recipe
 

@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ganzoo.errors import GanzooError
+from ganzoo.kinds import KINDS, Kind
 
+__all__ = ["KINDS", "Component", "Kind", "PluginStatus", "Register", "Registry"]
 
-@dataclass(frozen=True)
-class Kind:
-    """One kind of component: its singular and plural names and the hook that registers it."""
-
-    name: str
-    plural: str
-    hook: str
-
-
-KINDS: dict[str, Kind] = {
-    kind.name: kind
-    for kind in (
-        Kind("generator", "generators", "ganzoo_register_generators"),
-        Kind("discriminator", "discriminators", "ganzoo_register_discriminators"),
-        Kind("loss", "losses", "ganzoo_register_losses"),
-        Kind("dataset", "datasets", "ganzoo_register_datasets"),
-        Kind("feature_extractor", "feature_extractors", "ganzoo_register_feature_extractors"),
-    )
-}
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -46,8 +30,15 @@ class Component:
     summary: str
     plugin: str
     package: str
-    # Datasets only: the sample shape given options, without loading any data (for 'show').
+    # Datasets only: the sample shape and the number of classes given options, without loading
+    # any data (for 'show').
     sample_shape: Callable[[Any], tuple[int, ...]] | None = None
+    num_classes: Callable[[Any], int | None] | None = None
+
+    @property
+    def where(self) -> str:
+        """'generator 'dcgan' (plugin 'dcgan')': how errors name a component."""
+        return f"{self.kind} {self.name!r} (plugin {self.plugin!r})"
 
     def default_options(self) -> dict[str, Any]:
         """The options with their defaults, as plain values (empty when it takes none)."""
@@ -80,6 +71,7 @@ class Register:
         options: type | None = None,
         summary: str | None = None,
         sample_shape: Callable[[Any], tuple[int, ...]] | None = None,
+        num_classes: Callable[[Any], int | None] | None = None,
     ) -> None:
         kind = self._kind
         if not isinstance(name, str) or not _NAME.match(name):
@@ -92,8 +84,10 @@ class Register:
             isinstance(options, type) and dataclasses.is_dataclass(options)
         ):
             raise GanzooError(f"{kind} {name!r}: options must be a dataclass type, got {options!r}")
-        if sample_shape is not None and not callable(sample_shape):
-            raise GanzooError(f"{kind} {name!r}: sample_shape must be callable")
+        check_arity(kind, name, build)
+        for extra, value in (("sample_shape", sample_shape), ("num_classes", num_classes)):
+            if value is not None and not callable(value):
+                raise GanzooError(f"{kind} {name!r}: {extra} must be callable")
         if options is not None:
             try:
                 options()
@@ -112,8 +106,25 @@ class Register:
                 plugin=self._plugin,
                 package=self._package,
                 sample_shape=sample_shape,
+                num_classes=num_classes,
             )
         )
+
+
+def check_arity(kind: str, name: str, build: Callable[..., Any]) -> None:
+    """``build`` must take the options and the kind's build arguments, positionally."""
+    wanted = ("options", *KINDS[kind].build_args)
+    try:
+        signature = inspect.signature(build)
+    except (TypeError, ValueError):  # some builtins have no signature: trust them
+        return
+    try:
+        signature.bind(*wanted)
+    except TypeError:
+        raise GanzooError(
+            f"{kind} {name!r}: build must take ({', '.join(wanted)}), but its signature is "
+            f"{signature}"
+        ) from None
 
 
 @dataclass

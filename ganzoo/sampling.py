@@ -8,13 +8,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ganzoo.checkpoint import CheckpointStore, load_checkpoint
 from ganzoo.components import build_one
+from ganzoo.engine.checkpoint import CheckpointStore, load_checkpoint
+from ganzoo.engine.runtime import pick_device, seed_everything
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Generator, is_image_shape
 from ganzoo.recipe import compose
 from ganzoo.registry import Registry
-from ganzoo.runtime import pick_device, seed_everything
 
 
 def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
@@ -32,20 +32,44 @@ def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
         raise GanzooError(f"'{path}' is not a ganzoo checkpoint (no recipe or image shape).")
     recipe = compose(state["recipe"], where=str(path))
     seed_everything(0)
-    G = build_one(registry, "generator", recipe.generator, tuple(state["image_shape"]))
+    G = build_one(registry, "generator", recipe.generator, "generator",
+                  tuple(state["image_shape"]), state.get("num_classes"))
     ema = state.get("ema") if use_ema else None
     G.load_state_dict(ema if ema is not None else state["generator"])
     return G.to(pick_device(device)).eval(), state, path
 
 
+def class_labels(G: Generator, n: int, which: str | int | None) -> Tensor | None:
+    """Labels for n samples of G: None for an unconditional G; class K; or 'all' (and None),
+    every class equally often (0, 1, ..., K-1, 0, 1, ...)."""
+    if not G.conditional:
+        if which is not None:
+            raise GanzooError("--class: this generator is not conditional; leave --class out")
+        return None
+    if which in (None, "all"):
+        return torch.arange(n) % G.num_classes
+    try:
+        k = int(which)
+    except ValueError:
+        k = -1
+    if not 0 <= k < G.num_classes:
+        raise GanzooError(f"--class: expected 'all' or a class from 0 to {G.num_classes - 1} "
+                          f"(got {which!r})")
+    return torch.full((n,), k, dtype=torch.long)
+
+
 @torch.no_grad()
-def generate(G: Generator, n: int, seed: int = 0, batch_size: int = 256) -> Tensor:
-    """n samples from G on the CPU, from a seeded z."""
+def generate(G: Generator, n: int, seed: int = 0, batch_size: int = 256,
+             labels: Tensor | None = None) -> Tensor:
+    """n samples from G on the CPU, from a seeded z (and the given labels, when conditional)."""
     device = next(G.parameters()).device
     rng = torch.Generator().manual_seed(seed)
     z = G.sample_latent(n, generator=rng)
-    return torch.cat([G(z[i:i + batch_size].to(device)).float().cpu()
-                      for i in range(0, n, batch_size)])
+    out = []
+    for i in range(0, n, batch_size):
+        y = labels[i:i + batch_size].to(device) if labels is not None else None
+        out.append(G(z[i:i + batch_size].to(device), y).float().cpu())
+    return torch.cat(out)
 
 
 def to_uint8(images: Tensor) -> Tensor:
@@ -53,17 +77,20 @@ def to_uint8(images: Tensor) -> Tensor:
     return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-def write_samples(samples: Tensor, out: Path) -> str:
-    """One .npz (images uint8 NHWC, or points float32) or a folder of PNG files."""
+def write_samples(samples: Tensor, out: Path, labels: Tensor | None = None) -> str:
+    """One .npz (images uint8 NHWC, or points float32, and labels where given) or a folder of
+    PNG files (named with their class where given)."""
     import numpy as np
 
     images = is_image_shape(tuple(samples.shape[1:]))
     if out.suffix == ".npz":
         out.parent.mkdir(parents=True, exist_ok=True)
+        extra = {"labels": labels.numpy()} if labels is not None else {}
         if images:  # (N, H, W, C): the layout image tools expect
-            np.savez_compressed(out, images=to_uint8(samples).permute(0, 2, 3, 1).numpy())
+            np.savez_compressed(out, images=to_uint8(samples).permute(0, 2, 3, 1).numpy(),
+                                **extra)
         else:
-            np.savez_compressed(out, points=samples.numpy().astype(np.float32))
+            np.savez_compressed(out, points=samples.numpy().astype(np.float32), **extra)
         return f"{len(samples)} {'images' if images else 'points'} in {out}"
     if not images:
         raise GanzooError(f"--out {out}: this generator makes points, not images; "
@@ -73,8 +100,9 @@ def write_samples(samples: Tensor, out: Path) -> str:
     out.mkdir(parents=True, exist_ok=True)
     pixels = to_uint8(samples).permute(0, 2, 3, 1).numpy()
     for i, array in enumerate(pixels):
+        name = f"{i:06d}" + (f"_class{int(labels[i])}" if labels is not None else "")
         Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(
-            out / f"{i:06d}.png")
+            out / f"{name}.png")
     return f"{len(samples)} PNG files in {out}"
 
 
@@ -86,8 +114,10 @@ def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def interpolation_grid(G: Generator, rows: int, steps: int, seed: int = 0) -> Tensor:
-    """rows x steps images: each row walks from one random z to another."""
+def interpolation_grid(G: Generator, rows: int, steps: int, seed: int = 0,
+                       which: str | int | None = None) -> Tensor:
+    """rows x steps images: each row walks from one random z to another (for a conditional G,
+    within class ``which``, or with row r in class r mod K by default)."""
     if not is_image_shape(tuple(G.image_shape)):
         raise GanzooError("interpolate draws image grids; this generator makes points")
     rng = torch.Generator().manual_seed(seed)
@@ -95,4 +125,10 @@ def interpolation_grid(G: Generator, rows: int, steps: int, seed: int = 0) -> Te
     t = torch.linspace(0, 1, steps).view(1, steps, 1)
     z = slerp(ends[:, :1], ends[:, 1:], t).reshape(rows * steps, G.latent_dim)
     device = next(G.parameters()).device
-    return G(z.to(device)).float().cpu()
+    labels = None
+    if G.conditional:
+        per_row = class_labels(G, rows, which)
+        labels = per_row.repeat_interleave(steps).to(device)
+    elif which is not None:
+        class_labels(G, rows, which)  # says why --class does not apply
+    return G(z.to(device), labels).float().cpu()

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.components import build_components
-from ganzoo.engine import Trainer
+from ganzoo.engine.runs import RunFolder
+from ganzoo.engine.trainer import Trainer
 from ganzoo.plugins import load_registry
 from ganzoo.recipe import load_recipe, train_options
 from ganzoo.registry import Registry
-from ganzoo.runs import RunFolder
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 

@@ -1,12 +1,21 @@
-"""Every registered generator and discriminator, built-in or not, keeps the interface contract."""
+"""Every registered component of every kind, built-in or not, keeps its interface contract."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Discriminator, Generator
+from ganzoo.interfaces import (
+    Augmentation,
+    Discriminator,
+    Generator,
+    Metric,
+    Regularizer,
+    Schedule,
+    as_doutput,
+)
 from ganzoo.plugins import load_registry
 
 REGISTRY = load_registry()
@@ -15,12 +24,12 @@ SHAPES = [(2,), (1, 28, 28), (3, 32, 32)]
 SMALL = {"hidden_dims": [16, 16], "ngf": 4, "ndf": 4, "latent_dim": 8}
 
 
-def build(component, shape):
-    defaults = component.options() if component.options else None
-    if defaults is not None:
-        small = {k: v for k, v in SMALL.items() if hasattr(defaults, k)}
-        defaults = component.options(**small)
-    return component.build(defaults, shape)
+def build(component, shape, num_classes=None):
+    """Build through the registry's door (options checked, nested components allowed)."""
+    fields = component.options() if component.options else None
+    small = {k: v for k, v in SMALL.items() if fields is not None and hasattr(fields, k)}
+    return build_one(REGISTRY, component.kind, {"name": component.name, **small},
+                     component.kind, shape, num_classes)
 
 
 def buildable(component):
@@ -35,9 +44,14 @@ def buildable(component):
     return built
 
 
+def unconditional(component):
+    """The networks that an unconditional run can use (conditional ones are tested below)."""
+    return {shape: net for shape, net in buildable(component).items() if not net.conditional}
+
+
 @pytest.mark.parametrize("component", REGISTRY.all("generator"), ids=lambda c: c.name)
 def test_generator_contract(component):
-    for shape, G in buildable(component).items():
+    for shape, G in unconditional(component).items():
         assert isinstance(G, Generator) and tuple(G.image_shape) == shape
         z = G.sample_latent(4)
         assert z.shape == (4, G.latent_dim)
@@ -52,10 +66,10 @@ def test_generator_contract(component):
 
 @pytest.mark.parametrize("component", REGISTRY.all("discriminator"), ids=lambda c: c.name)
 def test_discriminator_contract(component):
-    for shape, D in buildable(component).items():
+    for shape, D in unconditional(component).items():
         assert isinstance(D, Discriminator)
         x = torch.rand(4, *shape) * 2 - 1
-        logits = D(x)
+        logits = as_doutput(D(x)).logits
         assert logits.shape == (4,)
         assert torch.isfinite(logits).all()
         logits.sum().backward()
@@ -74,3 +88,83 @@ def test_show_works_for_every_network(kind, capsys):
             assert main(["show", kind, component.name, f"shape={shape_arg}", *small]) == 0, (
                 capsys.readouterr().err)
             assert "total" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["generator", "discriminator"])
+def test_conditional_networks_take_labels(kind):
+    """A conditional network, built for K classes, takes labels and responds to them."""
+    for component in REGISTRY.all(kind):
+        for shape in SHAPES:
+            try:
+                net = build(component, shape, 5)
+            except GanzooError:
+                continue
+            if not net.conditional:
+                continue
+            assert net.num_classes == 5
+            torch.manual_seed(0)
+            given = torch.randn(4, net.latent_dim) if kind == "generator" else torch.rand(4, *shape)
+            a = as_doutput(net(given, torch.zeros(4, dtype=torch.long))).logits \
+                if kind == "discriminator" else net(given, torch.zeros(4, dtype=torch.long))
+            b = as_doutput(net(given, torch.full((4,), 4))).logits \
+                if kind == "discriminator" else net(given, torch.full((4,), 4))
+            assert not torch.allclose(a, b), f"{component.name} ignores its labels"
+
+
+def built(kind):
+    return [(c, c.build(c.options() if c.options else None)) for c in REGISTRY.all(kind)]
+
+
+@pytest.mark.parametrize("component, augmentation", built("augmentation"),
+                         ids=lambda v: getattr(v, "name", ""))
+def test_augmentation_contract(component, augmentation):
+    assert isinstance(augmentation, Augmentation)
+    for shape in SHAPES:
+        x = (torch.rand(6, *shape) * 2 - 1).requires_grad_(True)
+        out = augmentation(x)
+        assert out.shape == x.shape and torch.isfinite(out).all()
+        out.sum().backward()
+        assert x.grad is not None, f"{component.name}: gradients must reach the input"
+    augmentation.observe(torch.randn(6))
+    state = augmentation.state_dict()
+    augmentation.load_state_dict(state)
+    for value in augmentation.log_values().values():
+        assert value.numel() == 1
+
+
+@pytest.mark.parametrize("component, regularizer", built("regularizer"),
+                         ids=lambda v: getattr(v, "name", ""))
+def test_regularizer_contract(component, regularizer):
+    assert isinstance(regularizer, Regularizer)
+    assert regularizer.player in ("discriminator", "generator")
+    overridden = [name for name in ("penalty", "after_update")
+                  if getattr(type(regularizer), name) is not getattr(Regularizer, name)]
+    assert overridden, f"{component.name} adds no penalty and no after-update action"
+
+
+@pytest.mark.parametrize("component", REGISTRY.all("optimizer"), ids=lambda c: c.name)
+def test_optimizer_contract(component):
+    net = torch.nn.Linear(3, 1)
+    optimizer = component.build(component.options() if component.options else None,
+                                list(net.parameters()))
+    assert isinstance(optimizer, torch.optim.Optimizer)
+    before = net.weight.detach().clone()
+    net(torch.randn(8, 3)).square().mean().backward()
+    optimizer.step()
+    assert not torch.equal(before, net.weight), f"{component.name} did not move the weights"
+    assert all("lr" in group for group in optimizer.param_groups)
+
+
+@pytest.mark.parametrize("component, schedule", built("schedule"),
+                         ids=lambda v: getattr(v, "name", ""))
+def test_schedule_contract(component, schedule):
+    assert isinstance(schedule, Schedule)
+    factors = [schedule.factor(step, 100) for step in range(1, 101)]
+    assert all(isinstance(f, float) and 0 <= f <= 1 for f in factors)
+    assert factors == [schedule.factor(step, 100) for step in range(1, 101)]  # pure
+
+
+@pytest.mark.parametrize("component, metric", built("metric"), ids=lambda v: getattr(v, "name", ""))
+def test_metric_contract(component, metric):
+    assert isinstance(metric, Metric)
+    assert set(metric.directions.values()) <= {"min", "max"}

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from ganzoo.commands.show import spatial_path
 from ganzoo.layers import conv_output_size, conv_transpose_output_size, trace_layers
 from ganzoo.plugins import load_registry
-from ganzoo.show import spatial_path
 
 
 def conv_transpose(x, kernel, stride=1, padding=0, output_padding=0):
@@ -58,9 +58,9 @@ def test_formulas_hold_at_every_layer_of_every_dcgan_resolution(size, upsample):
     registry = load_registry()
     shape = (3, size, size)
     G = registry.get("generator", "dcgan").build(
-        registry.get("generator", "dcgan").options(ngf=4, upsample=upsample), shape)
+        registry.get("generator", "dcgan").options(ngf=4, upsample=upsample), shape, None)
     D = registry.get("discriminator", "dcgan").build(
-        registry.get("discriminator", "dcgan").options(ndf=4), shape)
+        registry.get("discriminator", "dcgan").options(ndf=4), shape, None)
     for model, example in ((G, torch.zeros(2, G.latent_dim)), (D, torch.zeros(2, *shape))):
         sizes = {}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganzoo.data import InMemoryDataset, epoch_batches, scale_images
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
 
@@ -25,7 +26,18 @@ def first_batch(dataset, batch_size=8):
 
 
 def check_images(dataset, shape, batch_size=8):
-    batch = first_batch(dataset, batch_size)
+    """Batches of scaled images, and labels where the dataset has classes, the right ones."""
+    batch, labels = first_batch(dataset, batch_size)
+    if dataset.num_classes:
+        assert labels.shape == (batch_size,) and labels.dtype == torch.int64
+        assert 0 <= labels.min() and labels.max() < dataset.num_classes
+    else:
+        assert labels is None
+    if isinstance(dataset, InMemoryDataset):  # each label travels with its image
+        index = next(epoch_batches(len(dataset), batch_size, 0))
+        assert torch.equal(batch, scale_images(dataset.samples[index]))
+        if labels is not None:
+            assert torch.equal(labels, dataset.labels[index])
     assert batch.shape == (batch_size, *shape) and batch.dtype == torch.float32
     assert -1 <= batch.min() and batch.max() <= 1 and batch.std() > 0.01  # not constant
 
@@ -140,7 +152,7 @@ def test_streaming_skips_corrupt_images_and_counts_them(fake_data, tmp_path):
                    workers=0)
     assert len(dataset) == 25 and dataset.warnings == []  # not known before it is read
     batches = dataset.batches(5, torch.device("cpu"), seed=0)
-    sizes = [next(batches).shape[0] for _ in range(10)]  # two epochs of 5 batches
+    sizes = [next(batches).x.shape[0] for _ in range(10)]  # two epochs of 5 batches
     assert sorted(sizes) == [4, 4] + [5] * 8
     (warning,) = dataset.warnings
     assert "skipped 1 unreadable or corrupt image file(s) of 25" in warning
@@ -157,9 +169,14 @@ def test_image_folder_grayscale_labels_and_streaming(fake_data, tmp_path):
     gray = load("image_folder", root=str(root), image_size=16, channels=1, labels=True)
     assert gray.image_shape == (1, 16, 16) and gray.num_classes == 2
     assert torch.bincount(gray.labels).tolist() == [12, 12]
-    streamed = load("image_folder", root=str(root), image_size=16, in_memory="false", workers=0)
+    streamed = load("image_folder", root=str(root), image_size=16, in_memory="false", workers=0,
+                    labels=True)
     assert "streamed" in streamed.description
     check_images(streamed, (3, 16, 16))
+    # A streamed batch's labels are those of its files.
+    images, labels = first_batch(streamed)
+    index = next(epoch_batches(len(streamed), 8, 0))
+    assert torch.equal(labels, streamed.labels[index])
 
 
 @pytest.mark.parametrize(
@@ -218,8 +235,9 @@ def test_batch_larger_than_dataset(fake_data):
 def test_gaussian_mixture_modes_and_spread():
     grid = load("gaussian_mixture")
     assert grid.modes.shape == (25, 2) and grid.std == 0.05
-    points = first_batch(grid, 20000)
+    points, modes = first_batch(grid, 20000)
     nearest = torch.cdist(points, grid.modes).min(dim=1)
+    assert torch.equal(nearest.indices, modes)  # each point's label is its mode
     assert nearest.values.max() < 0.05 * 6
     assert torch.bincount(nearest.indices, minlength=25).min() > 20000 / 25 * 0.8
     ring = load("gaussian_mixture", layout="ring")
@@ -232,6 +250,10 @@ def test_every_dataset_declares_its_sample_shape_without_loading():
         assert component.sample_shape is not None, component.name
         shape = component.sample_shape(component.options())
         assert isinstance(shape, tuple) and all(isinstance(s, int) for s in shape)
+    expected = {"mnist": 10, "cifar10": 10, "stacked_mnist": 1000, "gaussian_mixture": 25}
+    for name, classes in expected.items():
+        component = REGISTRY.get("dataset", name)
+        assert component.num_classes(component.options()) == classes
 
 
 def test_dataset_description_says_which_path(fake_data):

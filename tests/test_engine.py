@@ -10,7 +10,7 @@ import torch
 from helpers import make_trainer
 
 from ganzoo import hookimpl
-from ganzoo.checkpoint import load_checkpoint
+from ganzoo.engine.checkpoint import load_checkpoint
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
 from ganzoo.recipe import load_recipe
@@ -56,9 +56,9 @@ def test_step_updates_d_then_g_through_a_frozen_d(tmp_path, tiny_train):
         assert torch.equal(before, after)  # no gradient reached D's parameters from G's loss
     assert not changed(seen["d_before_g"], D)
     assert changed(g0, G)
-    assert stats.shape == (4,) and torch.isfinite(stats).all()
-    d_real, d_fake = stats[2:].tolist()
-    assert 0 < d_real < 1 and 0 < d_fake < 1
+    assert set(stats) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(value.dim() == 0 and torch.isfinite(value) for value in stats.values())
+    assert 0 < stats["d_real"].item() < 1 and 0 < stats["d_fake"].item() < 1
 
 
 def test_n_critic_d_updates_per_g_update(tmp_path, tiny_train):
@@ -104,8 +104,8 @@ class NaNLoss:
             from ganzoo_builtins.losses.objectives import NonSaturating
 
             class Exploding(NonSaturating):
-                def generator_loss(self, fake_logits, **context):
-                    return super().generator_loss(fake_logits) * float("nan")
+                def generator_loss(self, fake_logits, ctx):
+                    return super().generator_loss(fake_logits, ctx) * float("nan")
 
             return Exploding()
 

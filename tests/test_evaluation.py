@@ -150,7 +150,7 @@ def grid():
 
 def test_mode_measures_on_samples_of_the_mixture_itself():
     data = grid()
-    points = next(data.batches(5000, torch.device("cpu"), 0))
+    points = next(data.batches(5000, torch.device("cpu"), 0)).x
     result = data.mode_coverage(points)
     assert result["modes_covered"] == 25 and result["modes_total"] == 25
     # In 2-D, the mass of a Gaussian within 3 std is 1 - exp(-9/2), about 98.9%.
@@ -202,7 +202,7 @@ def test_digit_classifier_reaches_99_percent(mnist_root, classifier):
 def test_digit_coverage_of_real_digits_and_of_one_digit(mnist_root, classifier):
     mnist = load_registry().get("dataset", "mnist")
     test = mnist.build(mnist.options(root=str(mnist_root), split="test"))
-    real = next(test.batches(2000, torch.device("cpu"), 0))
+    real = next(test.batches(2000, torch.device("cpu"), 0)).x
     result = test.mode_coverage(real)
     assert result["digit_classes_covered"] == 10 and result["kl_to_uniform"] < 0.02
     sevens = test.samples[test.labels == 7][:500].float() / 127.5 - 1
@@ -216,7 +216,7 @@ def test_stacked_mnist_has_a_thousand_modes(mnist_root, classifier):
     data = stacked.build(stacked.options(root=str(mnist_root), size=26000))
     assert data.image_shape == (3, 28, 28) and data.num_classes == 1000
     assert len(torch.unique(data.labels)) > 990
-    real = next(data.batches(26000, torch.device("cpu"), 0))
+    real = next(data.batches(26000, torch.device("cpu"), 0)).x
     result = data.mode_coverage(real)
     assert result["modes_covered"] > 980 and result["modes_total"] == 1000
 
@@ -234,7 +234,8 @@ def test_eval_on_a_quickstart_run(tmp_path, capsys):
     for field in ("modes_covered", "high_quality_share", "reverse_kl", "n_mode_samples"):
         assert field in out
     saved = json.loads((run / "checkpoints" / "step_0000030.eval.json").read_text())
-    assert saved["modes"]["modes_total"] == 25
+    assert saved["metrics"]["modes_total"] == 25
+    assert saved["protocol"]["metrics"] == ["modes"]  # added: the data has known modes
     assert saved["protocol"]["ganzoo"] and saved["protocol"]["step"] == 30
 
 
@@ -270,7 +271,7 @@ def test_eval_during_training_keeps_the_best_checkpoint(tmp_path):
     records = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [5, 10, 15, 20]
     best = min(records, key=lambda r: r["score"])
-    from ganzoo.checkpoint import load_checkpoint
+    from ganzoo.engine.checkpoint import load_checkpoint
 
     state = load_checkpoint(run / "checkpoints" / "best.pt")
     assert state["step"] == best["step"] and state["best_score"] == best["score"]
@@ -308,7 +309,7 @@ def test_missing_offline_extractor_is_one_clear_line(tmp_path, fake_data, capsys
 
 def test_best_checkpoint_survives_a_resume(tmp_path):
     """A worse score after a resume must not replace the best from before the stop."""
-    from ganzoo.checkpoint import load_checkpoint
+    from ganzoo.engine.checkpoint import load_checkpoint
 
     fids = {5: 3.0, 10: 1.0, 15: 2.0}  # the best (1.0) comes before the stop at step 10
 
@@ -316,8 +317,7 @@ def test_best_checkpoint_survives_a_resume(tmp_path):
         return make_trainer(tmp_path, [f"train.steps={steps}", "train.checkpoint_every=5",
                                        "train.device=cpu", "generator.hidden_dims=[8]",
                                        "discriminator.hidden_dims=[8]"],
-                            evaluator=lambda G, step: {"metrics": {"fid": fids[step]},
-                                                       "modes": None},
+                            evaluator=lambda G, step: {"metrics": {"fid": fids[step]}},
                             eval_every=5)
 
     trainer(10).fit()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from ganzoo.components import optimizer_section, schedule_section
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
 from ganzoo.recipe import COMPONENT_SECTIONS, component_options, load_recipe, train_options
@@ -24,18 +25,29 @@ def test_every_recipe_validates(path):
     for section, kind in COMPONENT_SECTIONS.items():
         component = registry.get(kind, recipe[section].name)
         component_options(component, recipe[section], section)
+    for key in ("optim_g", "optim_d"):
+        section = optimizer_section(recipe, key, registry)
+        component_options(registry.get("optimizer", section["name"]), section, key)
+        schedule = schedule_section(recipe, key)
+        component_options(registry.get("schedule", schedule["name"]), schedule, key)
 
 
 def test_recipes_are_flat_and_complete():
-    """Each recipe alone reproduces its run: every train and eval option is written out."""
+    """Each recipe alone reproduces its run: every train and eval option is written out, and
+    the optimizers with their schedules (not the older train.lr_* / beta* spellings)."""
     from dataclasses import fields
 
-    from ganzoo.recipe import EvalOptions, TrainOptions
+    from ganzoo.recipe import EvalOptions, RecipeSchema, TrainOptions
 
+    older = {"lr_g", "lr_d", "beta1", "beta2"}
     for path in ALL_RECIPES:
         written = OmegaConf.load(path)
-        assert set(written.train) == {f.name for f in fields(TrainOptions)}, path.name
+        assert set(written.train) == {f.name for f in fields(TrainOptions)} - older, path.name
         assert set(written.eval) == {f.name for f in fields(EvalOptions)}, path.name
+        optional = {"augment", "regularizers"}  # absent means none
+        assert set(written) == {f.name for f in fields(RecipeSchema)} - optional, path.name
+        for key in ("optim_g", "optim_d"):
+            assert {"name", "lr", "schedule"} <= set(written[key]), path.name
 
 
 def test_overrides_replace_values():

@@ -165,3 +165,110 @@ def test_example_third_party_plugin_is_installed_and_found():
 def test_summary_defaults_to_the_first_docstring_line():
     registry = load_registry()
     assert registry.get("loss", "nonsaturating").summary.startswith("non-saturating: L_D = ")
+
+
+# ---- the table of kinds ----------------------------------------------------------------------
+
+def test_the_table_of_kinds_drives_hookspecs_sections_and_base_classes():
+    """One table: every kind has its documented hookspec, its recipe sections exist in the
+    schema, its base class imports; and there is no hookspec without a kind."""
+    import dataclasses
+    import inspect
+
+    from ganzoo import hookspecs
+    from ganzoo.kinds import KINDS, base_class
+    from ganzoo.recipe import EvalOptions, RecipeSchema
+
+    specs = {name for name, fn in vars(hookspecs).items()
+             if callable(fn) and hasattr(fn, "ganzoo_spec")}
+    assert specs == {kind.hook for kind in KINDS.values()}
+    schema = {f.name: f for f in dataclasses.fields(RecipeSchema)}
+    eval_fields = {f.name for f in dataclasses.fields(EvalOptions)}
+    for kind in KINDS.values():
+        spec = getattr(hookspecs, kind.hook)
+        assert list(inspect.signature(spec).parameters) == ["register"]
+        assert kind.plural.replace("_", " ") in spec.__doc__, kind.hook
+        assert "build(options" in spec.__doc__, kind.hook
+        for arg in kind.build_args:
+            assert arg in spec.__doc__, (kind.hook, arg)
+        for section in kind.sections:
+            top, _, rest = section.removesuffix("[]").partition(".")
+            assert top in schema, section
+            if top == "eval":
+                assert rest in eval_fields, section
+        assert isinstance(base_class(kind), type)
+
+
+def test_every_kind_can_be_listed(capsys):
+    from ganzoo.cli import main
+    from ganzoo.kinds import KINDS
+
+    for kind in KINDS.values():
+        assert main(["list", kind.plural]) == 0
+        out = capsys.readouterr().out
+        members = load_registry().all(kind.name)
+        assert members, f"no {kind.plural} registered"
+        assert all(m.name in out for m in members), kind.plural
+
+
+class WrongArity:
+    @hookimpl
+    def ganzoo_register_generators(self, register):
+        def build(options, image_shape):  # misses num_classes
+            return None
+
+        register("old_style", build)
+
+
+class RegisterByAnotherName:
+    @hookimpl
+    def ganzoo_register_losses(self, reg):
+        reg("never", lambda options: None)
+
+
+class BuildRaises:
+    @hookimpl
+    def ganzoo_register_losses(self, register):
+        def build(options):
+            return {}["missing"]
+
+        register("buggy", build)
+
+
+def test_a_build_with_the_wrong_arity_marks_the_plugin_broken():
+    registry = load_registry(extra_plugins={"arity": WrongArity()})
+    (broken,) = registry.broken
+    assert broken.name == "arity"
+    assert ("generator 'old_style': build must take (options, image_shape, num_classes)"
+            in broken.error)
+
+
+def test_hooks_receive_register_by_name_only():
+    registry = load_registry(extra_plugins={"other": RegisterByAnotherName()})
+    (broken,) = registry.broken
+    assert broken.name == "other" and "reg" in broken.error
+
+
+def test_an_exception_in_build_names_the_plugin_and_component(capsys, tmp_path):
+    from ganzoo.components import build_one
+
+    registry = load_registry(extra_plugins={"bugs": BuildRaises()})
+    with pytest.raises(GanzooError) as err:
+        build_one(registry, "loss", {"name": "buggy"}, "loss")
+    assert str(err.value) == ("loss: loss 'buggy' (plugin 'bugs') failed to build: "
+                              "KeyError: 'missing'")
+    assert isinstance(err.value.__cause__, KeyError)  # kept for --debug
+
+
+def test_a_build_that_returns_the_wrong_kind_is_named():
+    from ganzoo.components import build_one
+
+    class Wrong:
+        @hookimpl
+        def ganzoo_register_losses(self, register):
+            register("not_a_loss", lambda options: object())
+
+    registry = load_registry(extra_plugins={"wrong": Wrong()})
+    with pytest.raises(GanzooError, match=r"loss.name: loss 'not_a_loss' \(plugin 'wrong'\) "
+                                          r"built a object, not a ganzoo Loss"):
+        build_one(registry, "loss", {"name": "not_a_loss"}, "loss")

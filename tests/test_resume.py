@@ -15,18 +15,21 @@ import torch
 from helpers import make_trainer
 
 from ganzoo import hookimpl
-from ganzoo.checkpoint import load_checkpoint
 from ganzoo.cli import main
+from ganzoo.engine.checkpoint import load_checkpoint
+from ganzoo.engine.runs import RunFolder
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
-from ganzoo.runs import RunFolder
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
-# Dropout in D and an EMA make the global RNG and the EMA part of what must be restored.
+# Dropout in D and an EMA make the global RNG and the EMA part of what must be restored; an
+# adaptive augmentation (its p), a lazy penalty and schedules make their state part of it too.
 LONG_RUN = ["train.steps=1500", "train.batch_size=32", "train.log_every=50",
             "train.sample_every=100000", "train.checkpoint_every=100", "train.device=cpu",
             "train.ema_decay=0.9", "generator.hidden_dims=[32,32]",
-            "discriminator.hidden_dims=[32,32]", "discriminator.dropout=0.2"]
+            "discriminator.hidden_dims=[32,32]", "discriminator.dropout=0.2",
+            "augment={name: kit_flip, rate: 0.05}", "regularizers=[{name: kit_r1, every: 16}]",
+            "optim_d.schedule.name=linear", "optim_g.schedule={name: cosine, warmup: 100}"]
 
 
 def ganzoo(*args: str, **kwargs) -> subprocess.Popen:
@@ -51,6 +54,8 @@ def assert_same_state(a: dict, b: dict) -> None:
             for slot, value in slots.items():
                 assert torch.equal(value, b[key]["state"][pid][slot]), f"{key} {pid} {slot}"
     assert a["step"] == b["step"] and a["batches_drawn"] == b["batches_drawn"]
+    for name, value in (a.get("augmentation") or {}).items():  # e.g. an adaptive p
+        assert torch.equal(value, b["augmentation"][name]), f"augmentation {name} differs"
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
@@ -128,9 +133,9 @@ class NaNAfter:
             class Late(NonSaturating):
                 calls = 0
 
-                def generator_loss(self, fake_logits, **context):
+                def generator_loss(self, fake_logits, ctx):
                     Late.calls += 1
-                    loss = super().generator_loss(fake_logits)
+                    loss = super().generator_loss(fake_logits, ctx)
                     return loss * float("nan") if Late.calls >= 25 else loss
 
             return Late()
@@ -160,9 +165,9 @@ def test_ema_follows_g_and_gives_the_samples(tmp_path):
 
 
 def test_speed_options_are_noted_and_left_off_where_unsupported(tmp_path, monkeypatch):
-    import ganzoo.engine
+    import ganzoo.engine.trainer
 
-    monkeypatch.setattr(ganzoo.engine, "SPEED_OPTION_DEVICES", ("cuda",))  # as on mps
+    monkeypatch.setattr(ganzoo.engine.trainer, "SPEED_OPTION_DEVICES", ("cuda",))  # as on mps
     trainer = make_trainer(tmp_path / "run", [*SHORT, "train.precision=bf16", "train.compile=true",
                                         "train.channels_last=true", "train.fused_adam=true"])
     assert len(trainer.notes) == 4
@@ -202,7 +207,8 @@ def torchrun(*args: str, fresh: Path | None = None) -> subprocess.CompletedProce
 # Dropout in D makes each rank's global RNG part of what a resume must restore.
 DDP_RUN = ["train.batch_size=16", "train.log_every=10", "train.sample_every=30",
            "train.checkpoint_every=10", "train.device=cpu", "generator.hidden_dims=[16]",
-           "discriminator.hidden_dims=[16]", "discriminator.dropout=0.2"]
+           "discriminator.hidden_dims=[16]", "discriminator.dropout=0.2",
+           "regularizers=[{name: kit_r1, weight: 1, every: 2}]"]
 
 
 def test_two_processes_with_gloo_end_with_identical_weights(tmp_path):

@@ -13,7 +13,7 @@ import torch
 from helpers import make_trainer
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ganzoo.checkpoint import load_checkpoint
+from ganzoo.engine.checkpoint import load_checkpoint
 
 TINY_DCGAN = ["generator.ngf=8", "discriminator.ndf=8", "train.batch_size=8",
               "train.device=cpu", "train.log_every=2", "train.sample_every=100",
@@ -81,12 +81,21 @@ class ValueReads(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "mse"])
-def test_a_training_step_reads_no_value_back(tmp_path, fake_data, loss, monkeypatch):
+# Every slot of the step filled: an adaptive augmentation, a lazy penalty (due at step 2) and
+# an after-update action, schedules on both players, a loss that asks for D(x) in G's update.
+EVERY_SLOT = ["augment.name=kit_flip", "loss.name=kit_rasgan",
+              "regularizers=[{name: kit_r1, every: 2}, {name: kit_clip, clip: 1.0}]",
+              "optim_g.schedule.name=linear", "optim_d.schedule={name: cosine, warmup: 2}"]
+
+
+@pytest.mark.parametrize("overrides", [["loss.name=minimax"], ["loss.name=nonsaturating"],
+                                       ["loss.name=mse"], EVERY_SLOT],
+                         ids=["minimax", "nonsaturating", "mse", "every-slot"])
+def test_a_training_step_reads_no_value_back(tmp_path, fake_data, overrides, monkeypatch):
     # Fused Adam keeps its step count on the device; the plain one reads it on the host, which
     # on CUDA is a CPU tensor and no sync, but on the CPU looks the same as one.
     trainer = make_trainer(tmp_path, [*TINY_DCGAN, f"data.root={fake_data}",
-                                      "train.fused_adam=true", f"loss.name={loss}",
+                                      "train.fused_adam=true", *overrides,
                                       "train.ema_decay=0.9"], "dcgan_mnist.yaml")
     batches = trainer.c.dataset.batches(8, trainer.device, 0)
     trainer.step(batches)  # the first step creates the optimizers' state
@@ -97,7 +106,8 @@ def test_a_training_step_reads_no_value_back(tmp_path, fake_data, loss, monkeypa
     for method in ("tolist", "numpy", "cpu"):
         monkeypatch.setattr(torch.Tensor, method, refuse)
     with ValueReads() as reads:
-        for _ in range(3):
+        for step in range(2, 5):
+            trainer.step_done = step - 1
             stats = trainer.step(batches)
     assert reads.seen == []
-    assert stats.shape == (4,)
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(stats)

@@ -31,4 +31,5 @@ def build(options: CIFAR10Options):
 @hookimpl
 def ganzoo_register_datasets(register):
     register("cifar10", build, options=CIFAR10Options,
-             sample_shape=lambda o: (3, o.image_size, o.image_size))
+             sample_shape=lambda o: (3, o.image_size, o.image_size),
+             num_classes=lambda o: 10)

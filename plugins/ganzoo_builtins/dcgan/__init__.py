@@ -28,14 +28,18 @@ class DCGANDiscriminatorOptions:
         positive("ndf", self.ndf)
 
 
-def build_generator(options: DCGANGeneratorOptions, image_shape: tuple[int, ...]):
+def build_generator(
+        options: DCGANGeneratorOptions, image_shape: tuple[int, ...],
+        num_classes: int | None):
     """DCGAN G: z -> 4x4 (7x7 for 28) -> transposed convs doubling the size -> tanh"""
     from ganzoo_builtins.dcgan.networks import DCGANGenerator
 
     return DCGANGenerator(options, image_shape)
 
 
-def build_discriminator(options: DCGANDiscriminatorOptions, image_shape: tuple[int, ...]):
+def build_discriminator(
+        options: DCGANDiscriminatorOptions, image_shape: tuple[int, ...],
+        num_classes: int | None):
     """DCGAN D: strided 4/2/1 convs halving the size, BatchNorm, LeakyReLU(0.2) -> one logit"""
     from ganzoo_builtins.dcgan.networks import DCGANDiscriminator
 

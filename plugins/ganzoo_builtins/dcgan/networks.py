@@ -67,7 +67,7 @@ class DCGANGenerator(Generator):
         self.net = nn.Sequential(*layers)
         self.apply(init_weights)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
 
 
@@ -86,5 +86,5 @@ class DCGANDiscriminator(Discriminator):
         self.net = nn.Sequential(*layers)
         self.apply(init_weights)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.net(x).view(-1)

@@ -34,4 +34,5 @@ def build(options: GaussianMixtureOptions):
 @hookimpl
 def ganzoo_register_datasets(register):
     register("gaussian_mixture", build, options=GaussianMixtureOptions,
-             sample_shape=lambda o: (2,))
+             sample_shape=lambda o: (2,),
+             num_classes=lambda o: 25 if o.layout == "grid" else 8)

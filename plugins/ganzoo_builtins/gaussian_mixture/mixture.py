@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from ganzoo.interfaces import Dataset
+from ganzoo.interfaces import Batch, Dataset
 from ganzoo_builtins.gaussian_mixture import GaussianMixtureOptions
 
 DEFAULT_STD = {"grid": 0.05, "ring": 0.02}
@@ -24,7 +24,8 @@ def mixture_modes(layout: str, radius: float = 2.0, spacing: float = 2.0) -> Ten
 
 
 class GaussianMixture(Dataset):
-    """Fresh points on every batch: the data distribution itself, not a fixed sample of it."""
+    """Fresh points on every batch: the data distribution itself, not a fixed sample of it.
+    Each point's label is the mode it was drawn from."""
 
     image_shape = (2,)
 
@@ -50,7 +51,7 @@ class GaussianMixture(Dataset):
         return mixture_coverage(samples, self.modes, self.std)
 
     def batches(self, batch_size: int, device: torch.device, seed: int,
-                start: int = 0) -> Iterator[Tensor]:
+                start: int = 0) -> Iterator[Batch]:
         modes = self.modes.to(device)
         rng = torch.Generator(device=device)
         index = start
@@ -58,5 +59,5 @@ class GaussianMixture(Dataset):
             rng.manual_seed(seed * 1_000_003 + index)  # batch k depends on (seed, k) only
             which = torch.randint(len(modes), (batch_size,), device=device, generator=rng)
             noise = torch.randn(batch_size, 2, device=device, generator=rng)
-            yield modes[which] + self.std * noise
+            yield Batch(modes[which] + self.std * noise, which)
             index += 1

@@ -24,20 +24,20 @@ class Minimax(Loss):
     why it is kept: to show that.
     """
 
-    def discriminator_loss(self, real_logits, fake_logits, **context) -> Tensor:
+    def discriminator_loss(self, real_logits, fake_logits, ctx) -> Tensor:
         return _bce_discriminator(real_logits, fake_logits)
 
-    def generator_loss(self, fake_logits, **context) -> Tensor:
+    def generator_loss(self, fake_logits, ctx) -> Tensor:
         return -F.softplus(fake_logits).mean()
 
 
 class NonSaturating(Loss):
     """The non-saturating game: the same D loss, L_G = -log D(G(z)) = softplus(-l)."""
 
-    def discriminator_loss(self, real_logits, fake_logits, **context) -> Tensor:
+    def discriminator_loss(self, real_logits, fake_logits, ctx) -> Tensor:
         return _bce_discriminator(real_logits, fake_logits)
 
-    def generator_loss(self, fake_logits, **context) -> Tensor:
+    def generator_loss(self, fake_logits, ctx) -> Tensor:
         return F.softplus(-fake_logits).mean()
 
 
@@ -47,8 +47,8 @@ class LeastSquares(Loss):
     L_D = ½(l_real - 1)² + ½ l_fake²; L_G = ½(l_fake - 1)².
     """
 
-    def discriminator_loss(self, real_logits, fake_logits, **context) -> Tensor:
+    def discriminator_loss(self, real_logits, fake_logits, ctx) -> Tensor:
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
 
-    def generator_loss(self, fake_logits, **context) -> Tensor:
+    def generator_loss(self, fake_logits, ctx) -> Tensor:
         return 0.5 * ((fake_logits - 1) ** 2).mean()

@@ -34,14 +34,18 @@ class MLPDiscriminatorOptions:
             raise ValueError(f"dropout: must be in [0, 1) (got {self.dropout!r})")
 
 
-def build_generator(options: MLPGeneratorOptions, image_shape: tuple[int, ...]):
+def build_generator(
+        options: MLPGeneratorOptions, image_shape: tuple[int, ...],
+        num_classes: int | None):
     """Fully connected G: z -> hidden layers -> tanh image (linear output for points)."""
     from ganzoo_builtins.mlp.networks import MLPGenerator
 
     return MLPGenerator(options, image_shape)
 
 
-def build_discriminator(options: MLPDiscriminatorOptions, image_shape: tuple[int, ...]):
+def build_discriminator(
+        options: MLPDiscriminatorOptions, image_shape: tuple[int, ...],
+        num_classes: int | None):
     """Fully connected D: flattened sample -> LeakyReLU(0.2) hidden layers -> one logit."""
     from ganzoo_builtins.mlp.networks import MLPDiscriminator
 

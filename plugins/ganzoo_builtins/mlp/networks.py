@@ -32,7 +32,7 @@ class MLPGenerator(Generator):
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.net(z).view(z.shape[0], *self.image_shape)
 
 
@@ -50,5 +50,5 @@ class MLPDiscriminator(Discriminator):
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.net(x).view(-1)

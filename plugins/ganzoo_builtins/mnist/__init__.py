@@ -30,4 +30,5 @@ def build(options: MNISTOptions):
 @hookimpl
 def ganzoo_register_datasets(register):
     register("mnist", build, options=MNISTOptions,
-             sample_shape=lambda o: (1, o.image_size, o.image_size))
+             sample_shape=lambda o: (1, o.image_size, o.image_size),
+             num_classes=lambda o: 10)

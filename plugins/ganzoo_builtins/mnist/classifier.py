@@ -93,7 +93,7 @@ def train_classifier(root: Path, seed: int = 0, max_epochs: int = 8) -> tuple[nn
 
 def digit_classifier(root: str | Path) -> nn.Module:
     """The cached classifier for the MNIST files under ``root``, trained on first use."""
-    from ganzoo.checkpoint import load_checkpoint, save_atomic
+    from ganzoo.engine.checkpoint import load_checkpoint, save_atomic
     from ganzoo.imagefiles import cache_dir, fingerprint
     from ganzoo_builtins.mnist.loader import FILES, check_layout
 

@@ -32,4 +32,5 @@ def build(options: StackedMNISTOptions):
 @hookimpl
 def ganzoo_register_datasets(register):
     register("stacked_mnist", build, options=StackedMNISTOptions,
-             sample_shape=lambda o: (3, o.image_size, o.image_size))
+             sample_shape=lambda o: (3, o.image_size, o.image_size),
+             num_classes=lambda o: 1000)

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganzoo.engine.runs import RunFolder
 from ganzoo.errors import GanzooError
-from ganzoo.runs import RunFolder
 
 TIMELINE_ROWS = 10
 GRID_PADDING = 2  # save_image_grid's padding between images

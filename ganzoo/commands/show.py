@@ -9,43 +9,64 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Group
 from rich.table import Table
 
-from ganzoo.components import build_one
+from ganzoo.components import build_one, conditional_classes
+from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, Generator
 from ganzoo.layers import LayerRow, trace_layers
 from ganzoo.recipe import component_options
-from ganzoo.registry import Registry
-from ganzoo.runtime import seed_everything
+from ganzoo.registry import Component, Registry
 
 
-def recipe_sample_shape(recipe: DictConfig, registry: Registry) -> tuple[int, ...]:
-    """The data's sample shape, from the dataset's options alone where the plugin says how."""
+def recipe_sample_spec(recipe: DictConfig, registry: Registry
+                       ) -> tuple[tuple[int, ...], int | None]:
+    """The data's sample shape and class count, from the dataset's options alone where the
+    plugin says how (else by loading it)."""
     component = registry.get("dataset", recipe.data.name)
     options = component_options(component, recipe.data, "data")
-    if component.sample_shape is not None:
-        return tuple(component.sample_shape(options))
-    return tuple(build_one(registry, "data", recipe.data).image_shape)
+    needs_classes = bool(recipe.conditional)
+    if component.sample_shape is not None and (not needs_classes or component.num_classes):
+        classes = declared(component, "num_classes", options) if needs_classes else None
+        return tuple(declared(component, "sample_shape", options)), classes
+    dataset = build_one(registry, "dataset", recipe.data, "data")
+    return tuple(dataset.image_shape), dataset.num_classes
+
+
+def declared(component: Component, what: str, options: Any) -> Any:
+    """A dataset's declared sample_shape or num_classes; a plugin's exception is one line."""
+    try:
+        return getattr(component, what)(options)
+    except GanzooError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise GanzooError(f"data: {component.where} failed to give its {what}: "
+                          f"{type(exc).__name__}: {first}") from exc
 
 
 def show_recipe(recipe: DictConfig, registry: Registry) -> Group:
     seed_everything(0)
-    shape = recipe_sample_shape(recipe, registry)
-    G = build_one(registry, "generator", recipe.generator, shape)
-    D = build_one(registry, "discriminator", recipe.discriminator, shape)
+    shape, classes = recipe_sample_spec(recipe, registry)
+    num_classes = conditional_classes(recipe, classes)
+    G = build_one(registry, "generator", recipe.generator, "generator", shape, num_classes)
+    D = build_one(registry, "discriminator", recipe.discriminator, "discriminator", shape,
+                  num_classes)
     return Group(generator_table(G, recipe.generator.name), discriminator_table(D,
                  recipe.discriminator.name))
 
 
 def show_component(kind: str, name: str, assignments: list[str], registry: Registry) -> Table:
     """``ganzoo show generator dcgan image_size=64 ngf=32``: image_size, channels and shape
-    (e.g. shape=2 or shape=1x28x28) set the sample shape; other keys are the component's options."""
+    (e.g. shape=2 or shape=1x28x28) set the sample shape, num_classes the classes of a
+    conditional network; other keys are the component's options."""
     values: dict[str, Any] = dict(OmegaConf.from_dotlist(list(assignments)))
     shape = parse_shape(values.pop("shape", None), values.pop("image_size", 64),
                         values.pop("channels", 3))
-    config = OmegaConf.create({"name": name, **values})
-    section = "generator" if kind == "generator" else "discriminator"
+    num_classes = values.pop("num_classes", None)
+    config = {"name": name, **values}
     seed_everything(0)
-    model = build_one(registry, section, config, shape)
+    model = build_one(registry, kind, config, kind, shape,
+                      int(num_classes) if num_classes is not None else None)
     return generator_table(model, name) if kind == "generator" else discriminator_table(model, name)
 
 
@@ -59,17 +80,29 @@ def parse_shape(shape: Any, image_size: int, channels: int) -> tuple[int, ...]:
                           f"(got {shape!r})") from None
 
 
+def example_labels(network: Generator | Discriminator) -> torch.Tensor | None:
+    """Labels for tracing a conditional network (class 0 and the last class)."""
+    if not network.conditional:
+        return None
+    return torch.tensor([0, max(0, (network.num_classes or 1) - 1)])
+
+
+def conditioning(network: Generator | Discriminator) -> str:
+    return f", label of {network.num_classes} classes" if network.conditional else ""
+
+
 def generator_table(G: Generator, name: str) -> Table:
-    rows = trace_layers(G, torch.zeros(2, G.latent_dim))
-    title = f"generator {name}: z ({G.latent_dim}) -> {format_shape(G.image_shape)}"
+    rows = trace_layers(G, torch.zeros(2, G.latent_dim), example_labels(G))
+    title = (f"generator {name}: z ({G.latent_dim}){conditioning(G)} -> "
+             f"{format_shape(G.image_shape)}")
     return layer_table(title, rows, first_size=1)
 
 
 def discriminator_table(D: Discriminator, name: str) -> Table:
-    rows = trace_layers(D, torch.zeros(2, *D.image_shape))
+    rows = trace_layers(D, torch.zeros(2, *D.image_shape), example_labels(D))
     size = D.image_shape[-1] if len(D.image_shape) == 3 else None
-    return layer_table(f"discriminator {name}: {format_shape(D.image_shape)} -> logit", rows,
-                       first_size=size)
+    return layer_table(f"discriminator {name}: {format_shape(D.image_shape)}{conditioning(D)} "
+                       "-> logit", rows, first_size=size)
 
 
 def layer_table(title: str, rows: list[LayerRow], first_size: int | None) -> Table:

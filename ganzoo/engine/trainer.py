@@ -1,4 +1,8 @@
-"""The training loop. It knows the four interfaces and never a plugin by name."""
+"""The loop around the training step: logging, samples, evaluation and checkpoints.
+
+The step itself (the D and G updates with their slots) is in ``ganzoo.engine.step``. The loop
+knows the interfaces and never a plugin by name.
+"""
 
 from __future__ import annotations
 
@@ -12,43 +16,54 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-from ganzoo.checkpoint import CheckpointStore, save_atomic
 from ganzoo.components import Components
-from ganzoo.distributed import Dist, all_gather, parameters_agree
-from ganzoo.ema import EMA
+from ganzoo.engine.checkpoint import CheckpointStore, save_atomic
+from ganzoo.engine.distributed import Dist, all_gather, parameters_agree
+from ganzoo.engine.ema import EMA
+from ganzoo.engine.runs import RunFolder
+from ganzoo.engine.runtime import pick_device, rng_state, seed_everything, set_rng_state
+from ganzoo.engine.step import GameStep, Player
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Generator, is_image_shape
+from ganzoo.interfaces import Batch, Generator, is_image_shape
 from ganzoo.pictures import save_image_grid, save_point_cloud
 from ganzoo.recipe import TrainOptions
-from ganzoo.runs import RunFolder
-from ganzoo.runtime import pick_device, rng_state, seed_everything, set_rng_state
 
-METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # d_real = mean D(x), d_fake = mean D(G(z))
 POINTS_IN_PICTURE = 2000
+MAX_CLASS_ROWS = 10  # a conditional run's sample grid: one row per class, for the first 10
 # Where torch implements all four speed options (bf16 autocast, channels_last, fused Adam,
 # torch.compile). Elsewhere (mps) they are noted and left off.
 SPEED_OPTION_DEVICES = ("cuda", "cpu")
+#: what the progress line shows first, when a step logs it
+HEADLINE = ("d_loss", "g_loss", "d_real", "d_fake", "score_real", "score_fake")
 
 
 class MetricMeter:
-    """Sums per-step statistics on the device; ``flush`` reads them back in one sync."""
+    """Sums each step's named statistics on the device; ``flush`` reads them back in one sync.
+    A value logged on some steps only (a lazy penalty) is averaged over the steps that had it."""
 
-    def __init__(self, device: torch.device):
-        self.total = torch.zeros(len(METRICS), device=device)
-        self.count = 0
+    def __init__(self) -> None:
+        self.totals: dict[str, Tensor] = {}
+        self.counts: dict[str, int] = {}
 
-    def add(self, stats: Tensor) -> None:
-        self.total += stats
-        self.count += 1
+    def add(self, stats: dict[str, Tensor]) -> None:
+        for name, value in stats.items():
+            self.totals[name] = self.totals[name] + value if name in self.totals else value
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    @property
+    def count(self) -> int:
+        return max(self.counts.values(), default=0)
 
     def peek(self) -> dict[str, float]:
-        values = (self.total / max(self.count, 1)).tolist()
-        return dict(zip(METRICS, values, strict=True))
+        if not self.totals:
+            return {}
+        names = list(self.totals)
+        values = torch.stack([self.totals[n] / self.counts[n] for n in names]).tolist()
+        return dict(zip(names, values, strict=True))
 
     def flush(self) -> dict[str, float]:
         values = self.peek()
-        self.total.zero_()
-        self.count = 0
+        self.totals, self.counts = {}, {}
         return values
 
 
@@ -63,14 +78,15 @@ class TrainResult:
 
 
 class Trainer:
-    """One GAN run: the D and G updates of the game, repeated, with metrics, samples and
-    checkpoints. With several processes (torchrun), G and D are wrapped in DDP."""
+    """One GAN run: the game step, repeated, with metrics, samples, evaluation and checkpoints.
+    With several processes (torchrun), G and D are wrapped in DDP."""
 
     def __init__(self, components: Components, options: TrainOptions, run: RunFolder,
                  recipe: DictConfig | None = None, dist: Dist | None = None,
-                 evaluator: Callable[[Generator, int], dict] | None = None, eval_every: int = 0):
+                 evaluator: Callable[[Generator, int], dict] | None = None, eval_every: int = 0,
+                 best: str = "auto"):
         self.c, self.options, self.run = components, options, run
-        self.evaluator, self.eval_every = evaluator, eval_every
+        self.evaluator, self.eval_every, self.best = evaluator, eval_every, best
         self.best_score: float | None = None
         self.dist = dist or Dist()
         self.recipe = OmegaConf.to_container(recipe, resolve=True) if recipe is not None else {}
@@ -82,6 +98,7 @@ class Trainer:
         self.G_core = components.generator.to(self.device)
         self.D_core = components.discriminator.to(self.device)
         self.is_image = is_image_shape(tuple(self.G_core.image_shape))
+        self.num_classes = components.num_classes
         self.bf16 = self._speed_option("precision", options.precision == "bf16")
         self.channels_last = (self._speed_option("channels_last", options.channels_last)
                               and self.is_image)
@@ -90,22 +107,17 @@ class Trainer:
             self.D_core.to(memory_format=torch.channels_last)
         self.ema = EMA(self.G_core, options.ema_decay) if options.ema_decay > 0 else None
         fused = self._speed_option("fused_adam", options.fused_adam)
-        betas = (options.beta1, options.beta2)
-        self.g_params = [p for p in self.G_core.parameters() if p.requires_grad]
-        self.opt_g = torch.optim.Adam(self.g_params, lr=options.lr_g, betas=betas,
-                                      **({"fused": True} if fused else {}))
-        self.opt_d = torch.optim.Adam(self.D_core.parameters(), lr=options.lr_d, betas=betas,
-                                      **({"fused": True} if fused else {}))
+        self.opt_g = components.make_optimizer("optim_g", self.G_core.parameters(), fused)
+        self.opt_d = components.make_optimizer("optim_d", self.D_core.parameters(), fused)
         compile_ = self._speed_option("compile", options.compile)
         self.G, self.D = self._wrap(self.G_core, compile_), self._wrap(self.D_core, compile_)
         # The G update goes through D's own module: no DDP gradient sync for D there.
         self.D_for_g = torch.compile(self.D_core) if compile_ else self.D_core
-
-        n_fixed = options.num_samples if self.is_image else POINTS_IN_PICTURE
-        fixed = torch.Generator().manual_seed(options.seed + 1)
-        self.fixed_z = self.G_core.sample_latent(n_fixed, generator=fixed).to(self.device)
         # The latents of training have their own stream, independent of other RNG users.
         self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed + 2)
+        self.game = self._game_step()
+
+        self.fixed_z, self.fixed_labels, self.grid_columns = self._fixed_inputs()
         self.step_done = 0
         self.batches_drawn = 0
         self.checkpoints = CheckpointStore(run.checkpoints_dir, options.keep_checkpoints)
@@ -113,9 +125,46 @@ class Trainer:
         if self.dist.is_main:
             self.run.write_meta({"sample_kind": "images" if self.is_image else "points",
                                  "image_shape": list(self.G_core.image_shape),
-                                 "num_samples": n_fixed})
+                                 "num_samples": len(self.fixed_z),
+                                 "num_classes": self.num_classes,
+                                 "grid_columns": self.grid_columns})
 
     # ---- set-up ----------------------------------------------------------------------------
+
+    def _game_step(self) -> GameStep:
+        by_player = {"generator": [], "discriminator": []}
+        for entry in self.c.regularizers:
+            by_player[entry.regularizer.player].append(entry)
+        steps = self.options.steps
+        generator = Player("generator", self.G_core, self.G, self.opt_g,
+                           self.c.schedules["generator"], steps, by_player["generator"])
+        discriminator = Player("discriminator", self.D_core, self.D, self.opt_d,
+                               self.c.schedules["discriminator"], steps,
+                               by_player["discriminator"])
+        return GameStep(generator=generator, discriminator=discriminator,
+                        discriminator_for_g=self.D_for_g, loss=self.c.loss,
+                        augmentation=self.c.augmentation, num_classes=self.num_classes,
+                        n_critic=self.options.n_critic, autocast=self.autocast,
+                        latent_rng=self.latent_rng, next_real=self.next_real)
+
+    def _fixed_inputs(self) -> tuple[Tensor, Tensor | None, int]:
+        """The z (and labels) of every sample picture, and its columns: for a conditional G,
+        one row per class (the first 10 classes), the same z down each column."""
+        rng = torch.Generator().manual_seed(self.options.seed + 1)
+        G = self.G_core
+        if not self.is_image:  # points of every class alike, when conditional
+            z = G.sample_latent(POINTS_IN_PICTURE, generator=rng).to(self.device)
+            labels = (torch.arange(POINTS_IN_PICTURE, device=self.device) % self.num_classes
+                      if self.num_classes else None)
+            return z, labels, 1
+        n = self.options.num_samples
+        if not self.num_classes:
+            return G.sample_latent(n, generator=rng).to(self.device), None, isqrt(n)
+        rows = min(self.num_classes, MAX_CLASS_ROWS)
+        columns = max(1, n // rows)
+        z = G.sample_latent(columns, generator=rng).repeat(rows, 1)
+        labels = torch.arange(rows).repeat_interleave(columns)
+        return z.to(self.device), labels.to(self.device), columns
 
     def _device(self) -> torch.device:
         if self.dist.enabled and torch.cuda.is_available() and self.options.device != "cpu":
@@ -155,50 +204,27 @@ class Trainer:
 
     # ---- the game --------------------------------------------------------------------------
 
-    def next_real(self, batches: Iterator[Tensor]) -> Tensor:
+    def next_real(self, batches: Iterator[Batch]) -> Batch:
         real = next(batches)
         self.batches_drawn += 1
         if self.channels_last:
-            real = real.contiguous(memory_format=torch.channels_last)
+            real = Batch(real.x.contiguous(memory_format=torch.channels_last), real.labels)
         return real
 
-    def step(self, batches: Iterator[Tensor]) -> Tensor:
-        """``n_critic`` D updates, then one G update; returns the step's statistics, on device."""
-        loss = self.c.loss
-        # (1) Update D on a real batch (target 1) and a detached fake batch (target 0).
-        for _ in range(self.options.n_critic):
-            real = self.next_real(batches)
-            z = self.G_core.sample_latent(real.shape[0], self.device, self.latent_rng)
-            with self.autocast():
-                fake = self.G(z)
-                real_logits, fake_logits = self.D(real).float(), self.D(fake.detach()).float()
-                d_loss = loss.discriminator_loss(real_logits, fake_logits, real=real,
-                                                 fake=fake.detach(), discriminator=self.D_core)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
-        # (2) Update G through D without updating D: gradients flow through D to the fakes,
-        # but only G's parameters receive them. The last fake batch is reused: G has not
-        # changed since it was drawn.
-        with self.autocast():
-            g_loss = loss.generator_loss(self.D_for_g(fake).float(), fake=fake,
-                                         discriminator=self.D_core)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=self.g_params)
-        self.opt_g.step()
+    def step(self, batches: Iterator[Batch]) -> dict[str, Tensor]:
+        """One step of the game (the next one), then the EMA of G's weights; the step's
+        statistics by name, on the device."""
+        stats = self.game(batches, self.step_done + 1)
         if self.ema is not None:
             self.ema.update(self.G_core)
-        with torch.no_grad():
-            return torch.stack([d_loss.detach(), g_loss.detach(),
-                                torch.sigmoid(real_logits).mean(),
-                                torch.sigmoid(fake_logits).mean()]).float()
+        return stats
 
     def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
         """Train from ``step_done`` to ``options.steps``, logging, sampling and checkpointing."""
         o, main = self.options, self.dist.is_main
         batches = self.c.dataset.batches(o.batch_size, self.device, self.seed,
                                          start=self.batches_drawn)
-        meter = MetricMeter(self.device)
+        meter = MetricMeter()
         record: dict[str, Any] = {}
         start = last_time = time.perf_counter()
         last_step = self.step_done
@@ -240,16 +266,16 @@ class Trainer:
 
     def evaluate_now(self, step: int) -> None:
         """Evaluate the sampling weights; keep the best-scoring checkpoint as best.pt."""
-        from ganzoo.evaluation import score_of
+        from ganzoo.evaluation import best_score
 
         G = self.sampling_generator
         was_training = G.training
         result = self.evaluator(G, step)
         G.train(was_training)
-        score = score_of(result)
-        self.run.log_eval({"step": step, "score": score, **result["metrics"],
-                           **(result["modes"] or {})})
-        if score is not None and (self.best_score is None or score < self.best_score):
+        score, direction = best_score(result, self.best)
+        self.run.log_eval({"step": step, "score": score, **result["metrics"]})
+        better = (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
+        if score is not None and (self.best_score is None or better(score, self.best_score)):
             self.best_score = score
             save_atomic({**self.state_dict(), "best_score": score},
                         self.run.checkpoints_dir / "best.pt")
@@ -267,25 +293,26 @@ class Trainer:
         G = self.sampling_generator
         was_training = G.training
         G.eval()
-        fake = G(self.fixed_z).float()
+        fake = G(self.fixed_z, self.fixed_labels).float()
         G.train(was_training)
         path = self.run.sample_path(step)
         if self.is_image:
-            save_image_grid(fake, path)
+            save_image_grid(fake, path, nrow=self.grid_columns)
             if self.tensorboard is not None:
                 from torchvision.utils import make_grid
 
                 grid = make_grid(fake[:64].cpu(), normalize=True, value_range=(-1, 1))
                 self.tensorboard.add_image("samples", grid, step)
         else:
-            real = next(self.c.dataset.batches(fake.shape[0], self.device, self.options.seed))
+            real = next(self.c.dataset.batches(fake.shape[0], self.device, self.options.seed)).x
             save_point_cloud(real[:, :2], fake[:, :2], path, title=f"step {step}")
 
     def log_tensorboard(self, record: dict[str, Any]) -> None:
         if self.tensorboard is None:
             return
-        for name in (*METRICS, "images_per_s"):
-            self.tensorboard.add_scalar(name, record[name], record["step"])
+        for name, value in record.items():
+            if name not in ("step", "elapsed_s"):
+                self.tensorboard.add_scalar(name, value, record["step"])
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -308,10 +335,14 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.model.state_dict() if self.ema is not None else None,
+            "augmentation": (self.c.augmentation.state_dict()
+                             if self.c.augmentation is not None else None),
+            "regularizers": [entry.regularizer.state_dict() for entry in self.c.regularizers],
             "rng_by_rank": rngs or [self.rng_states()],
             "world_size": self.dist.world_size,
             "best_score": self.best_score,
             "image_shape": list(self.G_core.image_shape),
+            "num_classes": self.num_classes,
             "recipe": self.recipe,
         }
 
@@ -325,6 +356,11 @@ class Trainer:
                 self.ema.model.load_state_dict(state["ema"])
             else:  # EMA switched on at resume: start it from the current weights
                 self.ema.model.load_state_dict(self.G_core.state_dict())
+        if self.c.augmentation is not None and state.get("augmentation") is not None:
+            self.c.augmentation.load_state_dict(state["augmentation"])
+        for entry, saved_state in zip(self.c.regularizers, state.get("regularizers") or [],
+                                      strict=False):
+            entry.regularizer.load_state_dict(saved_state)
         self.step_done, self.batches_drawn = int(state["step"]), int(state["batches_drawn"])
         self.best_score = state.get("best_score")  # so best.pt is only replaced by a better one
         saved = state["rng_by_rank"]
@@ -336,11 +372,15 @@ class Trainer:
             seed_everything(self.seed * 1_000_003 + self.step_done)
 
 
+def isqrt(n: int) -> int:
+    return max(1, int(math.sqrt(n)))
+
+
 def check_finite(record: dict[str, Any]) -> None:
     """Stop a diverged run with one line naming the step and the loss."""
     for name in ("d_loss", "g_loss"):
-        if not math.isfinite(record[name]):
+        if name in record and not math.isfinite(record[name]):
             raise GanzooError(
                 f"Training diverged: {name} is {record[name]} at step {record['step']}. The last "
-                "good checkpoint is kept; lower train.lr_g / train.lr_d or try another loss."
+                "good checkpoint is kept; lower optim_g.lr / optim_d.lr or try another loss."
             )

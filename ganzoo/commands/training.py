@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ganzoo import distributed
 from ganzoo.components import build_components
-from ganzoo.engine import Trainer, TrainResult
+from ganzoo.engine import distributed
+from ganzoo.engine.runs import RunFolder
+from ganzoo.engine.trainer import Trainer, TrainResult
 from ganzoo.recipe import train_options
 from ganzoo.registry import Registry
-from ganzoo.runs import RunFolder
 
 
 def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Console,
@@ -35,7 +35,8 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             path = RunFolder.create(recipe, name, options.run_dir).path if dist.is_main else None
             run = RunFolder(distributed.broadcast(path, dist))
         evaluator, every = make_evaluator(recipe, registry)
-        trainer = Trainer(components, options, run, recipe, dist, evaluator, every)
+        trainer = Trainer(components, options, run, recipe, dist, evaluator, every,
+                          best=recipe.eval.best)
         say = console.print if dist.is_main else (lambda *a, **k: None)
         from rich.markup import escape  # paths and messages may hold [brackets]
         if resume_dir is not None:
@@ -46,8 +47,7 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             if dist.is_main:
                 run.truncate_metrics(trainer.step_done)
             say(f"resuming {escape(str(run.path))} from {path.name} (step {trainer.step_done})")
-        say(f"[bold]ganzoo[/] {name}: G={recipe.generator.name} D={recipe.discriminator.name} "
-            f"loss={recipe.loss.name} data={recipe.data.name} on {trainer.device}"
+        say(f"[bold]ganzoo[/] {name}: {describe(recipe)} on {trainer.device}"
             + (f" x {dist.world_size} processes" if dist.enabled else ""))
         say(f"  data: {escape(components.dataset.description)}")
         for warning in components.dataset.warnings:
@@ -65,7 +65,7 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             if warning not in warned:
                 say(f"[yellow]warning:[/] {escape(warning)}")
         if dist.is_main:
-            from ganzoo.plots import plot_run
+            from ganzoo.commands.plots import plot_run
 
             plot_run(run)
             console.print(summary_table(result, run, dist))
@@ -79,12 +79,13 @@ def make_evaluator(recipe: DictConfig, registry: Registry):
     """(evaluate(G, step), every) for evaluation during training, or (None, 0) when it is off."""
     import dataclasses
 
+    from ganzoo.evaluation import build_metrics, evaluate, reference_dataset
     from ganzoo.recipe import eval_options
 
     options = eval_options(recipe)
+    build_metrics(list(options.metrics), registry)  # a wrong name is said before training
     if not options.every:
         return None, 0
-    from ganzoo.evaluation import evaluate, reference_dataset
 
     reference, note = reference_dataset(recipe, registry, options.ref)
     small = dataclasses.replace(options, n=options.n_during_training)
@@ -113,10 +114,38 @@ def train_with_progress(trainer: Trainer, total: int, console: Console | None) -
         return trainer.fit(on_log=on_log)
 
 
+def describe(recipe: DictConfig) -> str:
+    """'G=dcgan D=dcgan loss=hinge data=cifar10 augment=... regularizers=r1 optim=adam/adam'."""
+    parts = [f"G={recipe.generator.name}", f"D={recipe.discriminator.name}",
+             f"loss={recipe.loss.name}", f"data={recipe.data.name}"]
+    if recipe.conditional:
+        parts.append("conditional")
+    if recipe.augment is not None:
+        parts.append(f"augment={recipe.augment.name}")
+    if recipe.regularizers:
+        parts.append("regularizers=" + ",".join(r.name for r in recipe.regularizers))
+    parts.append(f"optim={recipe.optim_g.name}/{recipe.optim_d.name}")
+    return " ".join(parts)
+
+
+#: how the progress line names the usual statistics; any other logged value shows by its name
+LABELS = {"d_loss": "D", "g_loss": "G", "d_real": "D(x)", "d_fake": "D(G(z))",
+          "score_real": "D(x) score", "score_fake": "D(G(z)) score"}
+
+
 def format_stats(record: dict[str, Any]) -> str:
-    return (f"D {record['d_loss']:.3f} G {record['g_loss']:.3f} "
-            f"D(x) {record['d_real']:.2f} D(G(z)) {record['d_fake']:.2f} "
-            f"{record['images_per_s']:.0f} img/s")
+    """The progress line: the losses and D's outputs first, then every other logged value."""
+    shown = [name for name in LABELS if name in record]
+    shown += [name for name in record if name not in LABELS
+              and name not in ("step", "images_per_s", "elapsed_s")]
+    parts = [f"{LABELS.get(name, name)} {format_number(record[name])}" for name in shown]
+    return " ".join([*parts, f"{record['images_per_s']:.0f} img/s"])
+
+
+def format_number(value: Any) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.3f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
 def summary_table(result: TrainResult, run: RunFolder, dist: distributed.Dist) -> Table:

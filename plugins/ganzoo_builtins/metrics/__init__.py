@@ -1,0 +1,53 @@
+"""Evaluation metrics: FID, KID, precision/recall and IS through torch-fidelity, and mode
+coverage where the dataset knows its modes.
+
+The torch-fidelity metrics of one evaluation share one pass over the samples' features.
+"""
+
+from __future__ import annotations
+
+from ganzoo import hookimpl
+
+
+def build_fid(options: None):
+    """FID (Heusel et al., 2017): Fréchet distance of Inception features; lower is better"""
+    from ganzoo_builtins.metrics.measures import FidelityMetric
+
+    return FidelityMetric("fid", {"fid": "min"})
+
+
+def build_kid(options: None):
+    """KID (Bińkowski et al., 2018): kernel distance, unbiased; kid_mean, kid_std"""
+    from ganzoo_builtins.metrics.measures import FidelityMetric
+
+    return FidelityMetric("kid", {"kid_mean": "min"})
+
+
+def build_pr(options: None):
+    """precision and recall (Kynkäänniemi et al., 2019) of Inception features"""
+    from ganzoo_builtins.metrics.measures import FidelityMetric
+
+    return FidelityMetric("pr", {"precision": "max", "recall": "max"})
+
+
+def build_is(options: None):
+    """Inception Score (Salimans et al., 2016); needs an extractor with logits"""
+    from ganzoo_builtins.metrics.measures import FidelityMetric
+
+    return FidelityMetric("is", {"is_mean": "max"})
+
+
+def build_modes(options: None):
+    """mode coverage: modes covered and the KL of the mode histogram (datasets with modes)"""
+    from ganzoo_builtins.metrics.measures import ModeCoverage
+
+    return ModeCoverage()
+
+
+@hookimpl
+def ganzoo_register_metrics(register):
+    register("fid", build_fid)
+    register("kid", build_kid)
+    register("pr", build_pr)
+    register("is", build_is)
+    register("modes", build_modes)

@@ -1,0 +1,26 @@
+"""The built-in metrics, on top of the shared helpers of ganzoo.evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo.evaluation import EvalContext
+from ganzoo.interfaces import Metric
+
+
+class FidelityMetric(Metric):
+    """One of torch-fidelity's metrics; the evaluation computes all requested ones in one go."""
+
+    def __init__(self, key: str, directions: dict[str, str]):
+        self.fidelity_key = key
+        self.directions = directions
+
+    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+        return ctx.fidelity(self.fidelity_key)
+
+
+class ModeCoverage(Metric):
+    directions = {"reverse_kl": "min", "kl_to_uniform": "min", "modes_covered": "max"}
+
+    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+        return ctx.mode_coverage()

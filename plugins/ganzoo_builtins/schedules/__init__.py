@@ -1,0 +1,58 @@
+"""Learning-rate schedules (optim_g.schedule / optim_d.schedule): constant, linear, cosine.
+
+Each is a factor of the optimizer's lr as a pure function of the step, so a resumed run
+continues it exactly. ``warmup`` steps ramp the factor linearly from 1/warmup up to 1 first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganzoo import hookimpl
+
+
+@dataclass
+class ScheduleOptions:
+    warmup: int = 0  # steps of linear warm-up before the schedule proper
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0:
+            raise ValueError(f"warmup: must be >= 0 (got {self.warmup!r})")
+
+
+@dataclass
+class DecayOptions(ScheduleOptions):
+    final: float = 0.0  # the factor reached at the last step
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.final <= 1:
+            raise ValueError(f"final: must be in [0, 1] (got {self.final!r})")
+
+
+def build_constant(options: ScheduleOptions):
+    """constant: the optimizer's lr throughout (after any warm-up); the default"""
+    from ganzoo_builtins.schedules.factors import Constant
+
+    return Constant(options.warmup)
+
+
+def build_linear(options: DecayOptions):
+    """linear: decay from lr to final*lr over the run, as SNGAN and Mimicry do"""
+    from ganzoo_builtins.schedules.factors import Linear
+
+    return Linear(options.warmup, options.final)
+
+
+def build_cosine(options: DecayOptions):
+    """cosine: half a cosine from lr down to final*lr over the run"""
+    from ganzoo_builtins.schedules.factors import Cosine
+
+    return Cosine(options.warmup, options.final)
+
+
+@hookimpl
+def ganzoo_register_schedules(register):
+    register("constant", build_constant, options=ScheduleOptions)
+    register("linear", build_linear, options=DecayOptions)
+    register("cosine", build_cosine, options=DecayOptions)

@@ -1,0 +1,39 @@
+"""The schedules' factors: warm-up, then constant, linear or cosine decay."""
+
+from __future__ import annotations
+
+import math
+
+from ganzoo.interfaces import Schedule
+
+
+class Constant(Schedule):
+    def __init__(self, warmup: int = 0):
+        self.warmup = warmup
+
+    def factor(self, step: int, total_steps: int) -> float:
+        if step <= self.warmup:
+            return step / self.warmup
+        return self.decay(self.progress(step, total_steps))
+
+    def progress(self, step: int, total_steps: int) -> float:
+        """How far the decay has gone: 0 at the first step after warm-up, 1 at the last."""
+        span = max(1, total_steps - self.warmup - 1)
+        return min(1.0, max(0, step - self.warmup - 1) / span)
+
+    def decay(self, progress: float) -> float:
+        return 1.0
+
+
+class Linear(Constant):
+    def __init__(self, warmup: int = 0, final: float = 0.0):
+        super().__init__(warmup)
+        self.final = final
+
+    def decay(self, progress: float) -> float:
+        return 1.0 - (1.0 - self.final) * progress
+
+
+class Cosine(Linear):
+    def decay(self, progress: float) -> float:
+        return self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * progress))
