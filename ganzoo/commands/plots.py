@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,13 @@ def curves(metrics: list[dict[str, Any]], folder: Path) -> list[Path]:
         plt.close(fig)
         written.append(folder / name)
     return written
+
+
+def plot(args: argparse.Namespace) -> int:
+    from ganzoo.commands.common import console
+
+    if not Path(args.run_dir).is_dir():
+        raise GanzooError(f"Run folder not found: '{args.run_dir}'.")
+    for path in plot_run(RunFolder(args.run_dir)):
+        console.print(f"wrote {path}")
+    return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import torch
@@ -9,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Group
 from rich.table import Table
 
+from ganzoo.commands.common import load_registry_with_warnings, print_wide
 from ganzoo.components import build_one, conditional_classes
 from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
@@ -133,3 +135,18 @@ def spatial_path(rows: list[LayerRow], first: int | None) -> list[int]:
 
 def format_shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(s) for s in shape)
+
+
+def show(args: argparse.Namespace) -> int:
+    registry = load_registry_with_warnings()
+
+    if args.target in ("generator", "discriminator"):
+        if not args.rest or "=" in args.rest[0]:
+            raise GanzooError(f"Name the {args.target} to show, e.g. "
+                              f"'ganzoo show {args.target} dcgan image_size=64'.")
+        print_wide(show_component(args.target, args.rest[0], args.rest[1:], registry))
+        return 0
+    from ganzoo.recipe import load_recipe
+
+    print_wide(show_recipe(load_recipe(args.target, args.rest), registry))
+    return 0

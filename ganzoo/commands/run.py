@@ -1,10 +1,11 @@
-"""Running a recipe from the command line: build, train with a progress bar, summarise.
+"""``ganzoo run`` and ``ganzoo resume``: build, train with a progress bar, summarise.
 
 Under torchrun every rank runs this; rank 0 alone creates the run folder and prints.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,36 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ganzoo.commands.common import console as default_console
+from ganzoo.commands.common import load_registry_with_warnings
 from ganzoo.components import build_components
 from ganzoo.engine import distributed
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.trainer import Trainer, TrainResult
-from ganzoo.recipe import train_options
+from ganzoo.errors import GanzooError
+from ganzoo.recipe import load_recipe, train_options
 from ganzoo.registry import Registry
+
+
+def run(args: argparse.Namespace) -> int:
+    registry = load_registry_with_warnings()
+    recipe = load_recipe(args.recipe, args.overrides)
+    train_options(recipe)  # every mistake is reported before anything is built
+
+    run_recipe(recipe, registry, name=Path(args.recipe).stem, console=default_console)
+    return 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "recipe.yaml").is_file():
+        raise GanzooError(f"'{run_dir}' is not a ganzoo run folder (no recipe.yaml in it).")
+    registry = load_registry_with_warnings()
+    recipe = load_recipe(run_dir / "recipe.yaml", [*args.overrides, f"train.run_dir={run_dir}"])
+    train_options(recipe)
+
+    run_recipe(recipe, registry, name=run_dir.name, console=default_console, resume_dir=run_dir)
+    return 0
 
 
 def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Console,

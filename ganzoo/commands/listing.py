@@ -1,0 +1,49 @@
+"""``ganzoo list``: every registered component (or plugin), with where it comes from."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from ganzoo.commands.common import console, escape, load_registry_with_warnings
+from ganzoo.kinds import KINDS
+from ganzoo.registry import Registry
+
+
+def list_components(args: argparse.Namespace) -> int:
+    registry = load_registry_with_warnings()
+    if args.what == "plugins":
+        console.print(plugins_table(registry))
+        return 0
+    kinds = [k for k in KINDS.values() if args.what in (None, k.plural)]
+    table = Table(title="ganzoo components", title_justify="left")
+    for column in ("name", "kind", "plugin/package"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", overflow="fold")
+    for kind in kinds:
+        for c in registry.all(kind.name):
+            table.add_row(c.name, c.kind, origin(c.plugin, c.package), escape(c.summary))
+        table.add_section()
+    for plugin in registry.broken:
+        table.add_row("-", "[red]broken[/]", origin(plugin.name, plugin.package),
+                      escape(plugin.error))
+    console.print(table)
+    return 0
+
+
+def origin(plugin: str, package: str) -> str:
+    """'mlp' for a built-in, 'hinge/ganzoo-hinge' for a third party."""
+    return plugin if package == "ganzoo" else f"{plugin}/{package}"
+
+
+def plugins_table(registry: Registry) -> Table:
+    table = Table(title="ganzoo plugins", title_justify="left")
+    for column in ("plugin", "package", "state", "components / error"):
+        table.add_column(column, overflow="fold")
+    for p in registry.plugins:
+        names = [f"{c.kind} {c.name}" for kind in KINDS for c in registry.all(kind)
+                 if c.plugin == p.name]
+        state = {"ok": "[green]ok[/]", "broken": "[red]broken[/]"}.get(p.state, p.state)
+        table.add_row(p.name, p.package, state, escape(p.error) if p.error else ", ".join(names))
+    return table
