@@ -275,3 +275,17 @@ def test_a_component_that_builds_a_component(tmp_path, capsys):
                  f"train.run_dir={tmp_path / 'bad2'}",
                  "discriminator={name: kit_pack, inner: {name: mlp, width: 3}}"]) == 2
     assert "discriminator.inner.width: unknown key" in capsys.readouterr().err
+
+
+def test_a_critic_run_logs_scores_and_plots_every_logged_value(tmp_path):
+    """hinge's D is a critic: the run logs raw mean scores, not sigmoid means, and the plots
+    draw them, and the penalties and augmentation values, from metrics.jsonl."""
+    run = tmp_path / "critic"
+    assert main(["run", str(RECIPES / "quickstart.yaml"), *TINY[:-2], "loss.name=hinge",
+                 "regularizers=[{name: kit_r1, every: 2}]", "augment.name=kit_flip",
+                 f"train.run_dir={run}"]) == 0
+    last = records(run)[-1]
+    assert {"score_real", "score_fake", "kit_r1", "augment_p"} <= set(last)
+    assert "d_real" not in last
+    for picture in ("losses.png", "discriminator.png", "extras.png"):
+        assert (run / picture).stat().st_size > 1000, picture

@@ -15,7 +15,8 @@ GRID_PADDING = 2  # save_image_grid's padding between images
 
 
 def plot_run(run: RunFolder) -> list[Path]:
-    """Write timeline.png, timeline.gif, losses.png and discriminator.png into the run folder."""
+    """Write timeline.png, timeline.gif, losses.png, discriminator.png (and extras.png, where
+    the run logged penalties or other values) into the run folder."""
     samples = sorted(run.samples_dir.glob("step_*.png"))
     metrics = run.read_metrics()
     if not samples and not metrics:
@@ -113,35 +114,68 @@ def animation(frames: list[tuple[int, Path]], meta: dict[str, Any], out: Path) -
     return out
 
 
+#: the values every run logs; anything else logged (penalties, a loss's own terms, an
+#: augmentation's p) is drawn in extras.png
+STANDARD = {"step", "d_loss", "g_loss", "d_real", "d_fake", "score_real", "score_fake",
+            "images_per_s", "elapsed_s"}
+
+
 def curves(metrics: list[dict[str, Any]], folder: Path) -> list[Path]:
-    """losses.png (both losses) and discriminator.png (mean D(x) and D(G(z))) against steps."""
+    """losses.png (both losses), discriminator.png (mean D(x) and D(G(z)), or a critic's raw
+    mean scores) and, where a run logged more, extras.png (one panel per value)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = [r["step"] for r in metrics]
+    probabilities = any("d_real" in r for r in metrics)
+    charts = [("losses.png", (("d_loss", "D loss"), ("g_loss", "G loss")), "losses"),
+              ("discriminator.png",
+               (("d_real", "D(x), real"), ("d_fake", "D(G(z)), generated")) if probabilities
+               else (("score_real", "D(x), real"), ("score_fake", "D(G(z)), generated")),
+               "mean discriminator output" if probabilities else "mean critic score")]
     written = []
-    for name, series, title in (
-        ("losses.png", (("d_loss", "D loss"), ("g_loss", "G loss")), "losses"),
-        ("discriminator.png", (("d_real", "D(x), real"), ("d_fake", "D(G(z)), generated")),
-         "mean discriminator output"),
-    ):
+    for name, series, title in charts:
         fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
         for key, label in series:
-            ax.plot(steps, [r[key] for r in metrics], label=label, linewidth=1.2)
-        if name == "discriminator.png":
+            ax.plot(*points(metrics, key), label=label, linewidth=1.2)
+        if name == "discriminator.png" and probabilities:
             ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")
             ax.set_ylim(0, 1)
-        ax.set_xlabel("step")
-        ax.set_title(title)
-        ax.legend()
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(folder / name)
-        plt.close(fig)
+        finish(fig, ax, title, folder / name)
         written.append(folder / name)
+    extras = sorted({key for r in metrics for key in r} - STANDARD)
+    if extras:
+        fig, axes = plt.subplots(len(extras), 1, figsize=(7, 2.2 * len(extras) + 0.6), dpi=100,
+                                 squeeze=False)
+        for ax, key in zip(axes[:, 0], extras, strict=True):
+            ax.plot(*points(metrics, key), linewidth=1.2)
+            ax.set_title(key, fontsize=10)
+            ax.grid(alpha=0.3)
+        axes[-1, 0].set_xlabel("step")
+        fig.tight_layout()
+        fig.savefig(folder / "extras.png")
+        plt.close(fig)
+        written.append(folder / "extras.png")
     return written
+
+
+def points(metrics: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    """(steps, values) of the records that hold ``key`` (a lazy penalty is not on every line)."""
+    kept = [r for r in metrics if isinstance(r.get(key), int | float)]
+    return [r["step"] for r in kept], [r[key] for r in kept]
+
+
+def finish(fig: Any, ax: Any, title: str, path: Path) -> None:
+    ax.set_xlabel("step")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 def plot(args: argparse.Namespace) -> int:
