@@ -30,8 +30,10 @@ KID_SUBSET = 1000  # torch-fidelity's default subset size for KID
 MODE_SAMPLES = 26_000  # generated images for mode coverage, at most (stacked MNIST's convention)
 
 
-def reference_dataset(recipe: DictConfig, registry: Registry, split: str) -> tuple[Dataset, str]:
-    """The recipe's dataset on the reference split (where it has splits), and a note."""
+def reference_dataset(recipe: DictConfig, registry: Registry,
+                      split: str) -> tuple[Dataset, str, dict[str, Any]]:
+    """The recipe's dataset on the reference split (where it has splits), a note, and the data
+    section it was built from (which, with n and the seed, decides the reference images)."""
     component = registry.get("dataset", recipe.data.name)
     section = OmegaConf.to_container(recipe.data, resolve=True)
     has_split = component.options is not None and any(
@@ -41,7 +43,7 @@ def reference_dataset(recipe: DictConfig, registry: Registry, split: str) -> tup
         section["split"] = split
     else:
         note = f"dataset {component.name!r} has no splits: the reference is its training data"
-    return build_one(registry, "dataset", section, "data"), note
+    return build_one(registry, "dataset", section, "data"), note, section
 
 
 def build_extractor(options: EvalOptions, registry: Registry) -> FeatureExtractor:
@@ -142,8 +144,9 @@ class EvalContext:
 
     def __init__(self, G: Generator, reference: Dataset, options: EvalOptions,
                  registry: Registry, *, fidelity_keys: set[str], notes: list[str],
-                 protocol: dict[str, Any]):
+                 protocol: dict[str, Any], reference_options: dict[str, Any] | None = None):
         self.G, self.reference, self.options, self.registry = G, reference, options, registry
+        self.reference_options = reference_options or {}
         self.fidelity_keys, self.notes, self.protocol = fidelity_keys, notes, protocol
         self.num_classes = G.num_classes if G.conditional else None
         self.is_image = is_image_shape(tuple(G.image_shape))
@@ -180,6 +183,17 @@ class EvalContext:
         self.protocol["n_mode_samples"] = n
         return coverage
 
+    def reference_cache_key(self, extractor_sha: str) -> str:
+        """The reference features are cached under everything that decides them: the dataset
+        and all its options (root, split, size...), how many images it holds, n, the seed, and
+        the extractor with its weights."""
+        options = self.options
+        identity = [self.reference_options, options.ref, len(self.reference),
+                    list(self.G.image_shape), options.n, options.seed, options.extractor,
+                    extractor_sha]
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()
+                              ).hexdigest()[:16]
+
     def _compute_fidelity(self) -> dict[str, Any]:
         """Every requested torch-fidelity metric between n samples of G and the reference."""
         import torch_fidelity
@@ -190,9 +204,7 @@ class EvalContext:
         extractor = build_extractor(options, self.registry)
         sha = extractor.weights_sha256()
         dataset_name = self.protocol["dataset"]
-        key = hashlib.sha256(json.dumps([dataset_name, options.ref, list(G.image_shape),
-                                         options.n, options.seed, options.extractor, sha],
-                                        default=str).encode()).hexdigest()[:16]
+        key = self.reference_cache_key(sha)
         real = reference_images(self.reference, options.n, options.seed)
         if len(real) < options.n:
             self.notes.append(f"the reference split has {len(real)} images, fewer than "
@@ -233,7 +245,8 @@ def has_modes(dataset: Dataset) -> bool:
 
 
 def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: Registry, *,
-             dataset_name: str, split_note: str = "", extra: dict | None = None) -> dict:
+             dataset_name: str, split_note: str = "", extra: dict | None = None,
+             reference_options: dict[str, Any] | None = None) -> dict:
     """Every metric of eval.metrics (plus mode coverage where the data has modes), with the
     protocol that produced them."""
     names = list(options.metrics)
@@ -251,7 +264,8 @@ def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: R
         protocol["labels"] = (f"class-balanced: sample i has label i mod {G.num_classes}")
     G.eval()
     ctx = EvalContext(G, reference, options, registry, notes=notes, protocol=protocol,
-                      fidelity_keys={getattr(m, "fidelity_key", None) for m in metrics.values()})
+                      fidelity_keys={getattr(m, "fidelity_key", None) for m in metrics.values()},
+                      reference_options=reference_options or {"name": dataset_name})
     values: dict[str, Any] = {}
     directions: dict[str, str] = {}
     for metric in metrics.values():

@@ -16,9 +16,11 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
 def make_trainer(run_dir: Path, overrides: list[str], recipe: str = "quickstart.yaml",
-                 registry: Registry | None = None, **trainer_options: Any) -> Trainer:
-    """A Trainer in this process for one of the shipped recipes, writing into ``run_dir``."""
+                 registry: Registry | None = None, existing: bool = False,
+                 **trainer_options: Any) -> Trainer:
+    """A Trainer in this process for one of the shipped recipes, writing into ``run_dir``: a
+    new run folder, or with ``existing`` the one an earlier trainer made (to resume it)."""
     config = load_recipe(RECIPES / recipe, [*overrides, f"train.run_dir={run_dir}"])
     components = build_components(config, registry or load_registry())
-    run = RunFolder.create(config, "test", str(run_dir))
+    run = RunFolder(run_dir) if existing else RunFolder.create(config, "test", str(run_dir))
     return Trainer(components, train_options(config), run, config, **trainer_options)

@@ -313,15 +313,17 @@ def test_best_checkpoint_survives_a_resume(tmp_path):
 
     fids = {5: 3.0, 10: 1.0, 15: 2.0}  # the best (1.0) comes before the stop at step 10
 
-    def trainer(steps):
+    def trainer(steps, existing=False):
         return make_trainer(tmp_path, [f"train.steps={steps}", "train.checkpoint_every=5",
                                        "train.device=cpu", "generator.hidden_dims=[8]",
                                        "discriminator.hidden_dims=[8]"],
                             evaluator=lambda G, step: {"metrics": {"fid": fids[step]}},
-                            eval_every=5)
+                            eval_every=5, existing=existing)
 
-    trainer(10).fit()
-    resumed = trainer(15)
+    first = trainer(10)
+    first.fit()
+    first.run.unlock()
+    resumed = trainer(15, existing=True)
     resumed.load_state_dict(load_checkpoint(tmp_path / "checkpoints" / "step_0000010.pt"))
     resumed.fit()
     best = load_checkpoint(tmp_path / "checkpoints" / "best.pt")

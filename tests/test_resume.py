@@ -97,6 +97,7 @@ def test_only_the_newest_checkpoints_are_kept(tmp_path):
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, capsys):
     trainer = make_trainer(tmp_path / "run", [*SHORT, "train.steps=40", "train.keep_checkpoints=3"])
     trainer.fit()
+    trainer.run.unlock()  # as a finished process would
     final = load_checkpoint(trainer.checkpoints.path(40))
     latest = trainer.checkpoints.path(40)
     latest.write_bytes(latest.read_bytes()[:1000])  # truncated, as by a crash mid-copy
@@ -110,6 +111,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, capsys):
 def test_resuming_a_finished_run_says_so(tmp_path, capsys):
     trainer = make_trainer(tmp_path / "run", [*SHORT, "train.steps=10"])
     trainer.fit()
+    trainer.run.unlock()
     assert main(["resume", str(trainer.run.path)]) == 0
     assert "nothing to do: the run is at step 10 of 10" in capsys.readouterr().out
     assert main(["resume", str(trainer.run.path), "train.steps=20"]) == 0

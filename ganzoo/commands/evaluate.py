@@ -20,9 +20,9 @@ def evaluate_checkpoint(args: argparse.Namespace) -> int:
     overrides = [*args.overrides, *(f"eval.{k}={v}" for k, v in flags.items() if v is not None)]
     recipe = compose(state["recipe"], overrides, where=str(checkpoint))
     options = eval_options(recipe)
-    reference, note = reference_dataset(recipe, registry, options.ref)
+    reference, note, reference_options = reference_dataset(recipe, registry, options.ref)
     result = evaluate(G, reference, options, registry, dataset_name=recipe.data.name,
-                      split_note=note,
+                      split_note=note, reference_options=reference_options,
                       extra={"checkpoint": str(checkpoint), "step": int(state["step"]),
                              "weights": "ema" if state.get("ema") is not None and not args.no_ema
                              else "generator"})

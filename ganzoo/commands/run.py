@@ -6,10 +6,11 @@ Under torchrun every rank runs this; rank 0 alone creates the run folder and pri
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -19,7 +20,7 @@ from ganzoo.commands.common import load_registry_with_warnings
 from ganzoo.components import build_components
 from ganzoo.engine import distributed
 from ganzoo.engine.runs import RunFolder
-from ganzoo.engine.trainer import Trainer, TrainResult
+from ganzoo.engine.trainer import Trainer, TrainResult, stop_on_signals
 from ganzoo.errors import GanzooError
 from ganzoo.recipe import load_recipe, train_options
 from ganzoo.registry import Registry
@@ -30,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     train_options(recipe)  # every mistake is reported before anything is built
 
-    run_recipe(recipe, registry, name=Path(args.recipe).stem, console=default_console)
-    return 0
+    result = run_recipe(recipe, registry, name=Path(args.recipe).stem, console=default_console)
+    return exit_code(result)
 
 
 def resume(args: argparse.Namespace) -> int:
@@ -41,9 +42,48 @@ def resume(args: argparse.Namespace) -> int:
     registry = load_registry_with_warnings()
     recipe = load_recipe(run_dir / "recipe.yaml", [*args.overrides, f"train.run_dir={run_dir}"])
     train_options(recipe)
+    check_resume_changes(load_recipe(run_dir / "recipe.yaml"), recipe)
 
-    run_recipe(recipe, registry, name=run_dir.name, console=default_console, resume_dir=run_dir)
-    return 0
+    result = run_recipe(recipe, registry, name=run_dir.name, console=default_console,
+                        resume_dir=run_dir)
+    return exit_code(result)
+
+
+def exit_code(result: TrainResult | None) -> int:
+    """0, or 128 + the signal's number for a run a signal stopped (130 for Ctrl-C), as shells
+    expect of a program that a signal interrupted."""
+    return 128 + result.stopped_by if result is not None and result.stopped_by else 0
+
+
+#: what a resumed run may change: when and where it writes, how long it goes, the device and
+#: speed options, evaluation, and the learning rates and their schedules (applied from the
+#: next step). Anything else would make the checkpoint continue a different run.
+RESUMABLE = ("train.steps", "train.log_every", "train.sample_every", "train.num_samples",
+             "train.checkpoint_every", "train.keep_checkpoints", "train.tensorboard",
+             "train.device", "train.precision", "train.channels_last", "train.fused_adam",
+             "train.compile", "train.run_dir", "train.ema_decay", "train.lr_g", "train.lr_d",
+             "eval.", "optim_g.lr", "optim_d.lr", "optim_g.schedule", "optim_d.schedule")
+
+
+def check_resume_changes(saved: DictConfig, new: DictConfig) -> None:
+    """Refuse, in one line, an override that a resumed run could not honour."""
+    before, after = flatten(OmegaConf.to_container(saved)), flatten(OmegaConf.to_container(new))
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key) and not key.startswith(RESUMABLE):
+            raise GanzooError(
+                f"{key}: cannot change when resuming (it was {before.get(key)!r}, now "
+                f"{after.get(key)!r}); resume without it, or start a new run with "
+                "'ganzoo run' and a new train.run_dir")
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """{'train': {'steps': 3}} -> {'train.steps': 3}"""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    items: dict[str, Any] = {}
+    for key, inner in value.items():
+        items.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+    return items
 
 
 def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Console,
@@ -52,14 +92,11 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
     checkpoint. Returns the result on rank 0 (None on other ranks)."""
     options = train_options(recipe)
     dist = distributed.setup(options.device)
+    run = None
     try:
         components = build_components(recipe, registry)
-        if resume_dir is not None:
-            run = RunFolder(resume_dir)
-        else:
-            path = RunFolder.create(recipe, name, options.run_dir).path if dist.is_main else None
-            run = RunFolder(distributed.broadcast(path, dist))
         evaluator, every = make_evaluator(recipe, registry)
+        run = open_run_folder(recipe, name, options.run_dir, resume_dir, dist)
         trainer = Trainer(components, options, run, recipe, dist, evaluator, every,
                           best=recipe.eval.best)
         say = console.print if dist.is_main else (lambda *a, **k: None)
@@ -85,7 +122,13 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
                 "raise train.steps to continue it")
             return None
         warned = list(components.dataset.warnings)
-        result = train_with_progress(trainer, options.steps, console if dist.is_main else None)
+        with stop_on_signals(trainer):
+            result = train_with_progress(trainer, options.steps,
+                                         console if dist.is_main else None)
+        if result.stopped_by:
+            say(f"[yellow]stopped by {signal.Signals(result.stopped_by).name} at step "
+                f"{result.steps}[/]: checkpoint {escape(result.checkpoint)} written. Continue "
+                f"with: ganzoo resume {escape(str(run.path))}")
         for warning in components.dataset.warnings:  # a streamed dataset finds bad files late
             if warning not in warned:
                 say(f"[yellow]warning:[/] {escape(warning)}")
@@ -97,7 +140,30 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             return result
         return None
     finally:
+        if run is not None:
+            run.unlock()
         distributed.teardown(dist)
+
+
+def open_run_folder(recipe: DictConfig, name: str, run_dir: str | None,
+                    resume_dir: str | Path | None, dist: distributed.Dist) -> RunFolder:
+    """Rank 0 creates (or, to resume, opens) the run folder and locks it; the other ranks get
+    its path, or the same one-line error."""
+    run, path, error = None, None, None
+    if dist.is_main:
+        try:
+            if resume_dir is not None:
+                run = RunFolder(resume_dir)
+                run.lock()
+            else:
+                run = RunFolder.create(recipe, name, run_dir)
+            path = run.path
+        except GanzooError as exc:
+            error = str(exc)
+    path, error = distributed.broadcast((path, error), dist)
+    if error is not None:
+        raise GanzooError(error)
+    return run if run is not None else RunFolder(path)
 
 
 def make_evaluator(recipe: DictConfig, registry: Registry):
@@ -109,15 +175,20 @@ def make_evaluator(recipe: DictConfig, registry: Registry):
 
     options = eval_options(recipe)
     build_metrics(list(options.metrics), registry)  # a wrong name is said before training
+    try:
+        registry.get("feature_extractor", options.extractor)
+    except GanzooError as exc:
+        raise GanzooError(f"eval.extractor: {exc}") from None
     if not options.every:
         return None, 0
 
-    reference, note = reference_dataset(recipe, registry, options.ref)
+    reference, note, reference_options = reference_dataset(recipe, registry, options.ref)
     small = dataclasses.replace(options, n=options.n_during_training)
 
     def evaluator(G, step):
         return evaluate(G, reference, small, registry, dataset_name=recipe.data.name,
-                        split_note=note, extra={"step": step})
+                        split_note=note, reference_options=reference_options,
+                        extra={"step": step})
 
     return evaluator, options.every
 

@@ -68,12 +68,16 @@ class CheckpointStore:
         return self.folder / f"step_{step:07d}.pt"
 
     def all(self) -> list[Path]:
-        """Checkpoint files, oldest first."""
-        return sorted(self.folder.glob("step_*.pt"))
+        """Checkpoint files, oldest first, ordered by their step (not by name)."""
+        return sorted((p for p in self.folder.glob("step_*.pt") if step_of(p) is not None),
+                      key=step_of)
 
     def save(self, state: dict[str, Any]) -> Path:
+        """Write the checkpoint, then keep the newest ``keep`` complete ones: a damaged file is
+        never counted among them, so it never costs a good one its place."""
         path = save_atomic(state, self.path(int(state["step"])))
-        for old in self.all()[:-self.keep]:
+        complete = [p for p in self.all() if looks_complete(p)]
+        for old in complete[:-self.keep]:
             old.unlink(missing_ok=True)
         return path
 
@@ -87,3 +91,23 @@ class CheckpointStore:
                 problems.append(str(exc))
         found = "; ".join(problems) if problems else f"no step_*.pt files in '{self.folder}'"
         raise GanzooError(f"No usable checkpoint to resume from ({found}).")
+
+
+def step_of(path: Path) -> int | None:
+    """12 for step_0000012.pt; None for a name that is not a checkpoint's."""
+    try:
+        return int(path.stem.removeprefix("step_"))
+    except ValueError:
+        return None
+
+
+def looks_complete(path: Path) -> bool:
+    """Whether a checkpoint file is whole, cheaply: torch.save writes a zip archive, whose
+    directory at the very end is missing from a truncated file."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False

@@ -68,6 +68,17 @@ def all_gather(value: Any, d: Dist) -> list[Any]:
     return values
 
 
+def any_rank(flag: bool, d: Dist, device: torch.device) -> bool:
+    """Whether the flag is set on any rank (a collective call: every rank takes part)."""
+    if not d.enabled:
+        return flag
+    import torch.distributed as dist
+
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def parameters_agree(module: torch.nn.Module, d: Dist) -> bool:
     """Whether every rank holds the same parameters (a checksum compared across ranks)."""
     if not d.enabled:

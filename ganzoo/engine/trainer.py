@@ -7,8 +7,11 @@ knows the interfaces and never a plugin by name.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +21,7 @@ from torch import Tensor
 
 from ganzoo.components import Components
 from ganzoo.engine.checkpoint import CheckpointStore, save_atomic
-from ganzoo.engine.distributed import Dist, all_gather, parameters_agree
+from ganzoo.engine.distributed import Dist, all_gather, any_rank, parameters_agree
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.runtime import pick_device, rng_state, seed_everything, set_rng_state
@@ -75,6 +78,7 @@ class TrainResult:
     checkpoint: str
     samples: str
     ranks_agree: bool = True
+    stopped_by: int | None = None  # the signal that stopped the run early, if one did
 
 
 class Trainer:
@@ -120,6 +124,7 @@ class Trainer:
         self.fixed_z, self.fixed_labels, self.grid_columns = self._fixed_inputs()
         self.step_done = 0
         self.batches_drawn = 0
+        self.stop_signal: int | None = None  # set by SIGINT / SIGTERM (stop_on_signals)
         self.checkpoints = CheckpointStore(run.checkpoints_dir, options.keep_checkpoints)
         self.tensorboard = self._tensorboard() if self.dist.is_main else None
         if self.dist.is_main:
@@ -250,19 +255,33 @@ class Trainer:
             if main and self.evaluator is not None and self.eval_every and (
                     step % self.eval_every == 0 or step == o.steps):
                 self.evaluate_now(step)
-            if step % o.checkpoint_every == 0 or step == o.steps:
+            stopping = self.stop_requested(step)
+            if step % o.checkpoint_every == 0 or step == o.steps or stopping:
                 if meter.count:  # never checkpoint a run that has just diverged
                     check_finite({"step": step, **meter.peek()})
+                check_finite_parameters(step, self.G_core, self.D_core)
                 rngs = self.rng_by_rank()  # a collective call: every rank takes part
                 if main:
                     self.checkpoints.save(self.state_dict(rngs))
+            if stopping:
+                break
         agree = (parameters_agree(self.G_core, self.dist)
                  and parameters_agree(self.D_core, self.dist))
         if self.tensorboard is not None:
             self.tensorboard.close()
         return TrainResult(steps=self.step_done, seconds=time.perf_counter() - start,
                            last=record, checkpoint=str(self.checkpoints.path(self.step_done)),
-                           samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree)
+                           samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree,
+                           stopped_by=self.stop_signal if self.step_done < o.steps else None)
+
+    def stop_requested(self, step: int) -> bool:
+        """Whether a stop signal arrived. Under torchrun the ranks agree on it at log steps,
+        where they synchronise anyway, so that all of them stop at the same step."""
+        if not self.dist.enabled:
+            return self.stop_signal is not None
+        if step % self.options.log_every:
+            return False
+        return any_rank(self.stop_signal is not None, self.dist, self.device)
 
     def evaluate_now(self, step: int) -> None:
         """Evaluate the sampling weights; keep the best-scoring checkpoint as best.pt."""
@@ -370,6 +389,39 @@ class Trainer:
         else:  # another number of processes: every rank re-seeds from (seed, rank, step)
             self.latent_rng.manual_seed(self.seed * 1_000_003 + self.step_done)
             seed_everything(self.seed * 1_000_003 + self.step_done)
+
+
+@contextmanager
+def stop_on_signals(trainer: Trainer) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM (what schedulers send before they kill a job) ask the loop to
+    finish its step and write a checkpoint; a second signal acts as it normally would."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def ask_to_stop(signum: int, frame: Any) -> None:
+        trainer.stop_signal = signum
+        signal.signal(signum, previous[signum])
+
+    for signum in previous:
+        signal.signal(signum, ask_to_stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def check_finite_parameters(step: int, *networks: torch.nn.Module) -> None:
+    """Refuse to checkpoint weights that hold NaN or Inf (one device sync, at checkpoints only)."""
+    named = [(name, p) for net in networks for name, p in net.named_parameters()]
+    if torch.stack([torch.isfinite(p).all() for _, p in named]).all():
+        return
+    bad = next(name for name, p in named if not torch.isfinite(p).all())
+    raise GanzooError(f"Training diverged: the weights hold NaN or Inf ({bad}) at step {step}. "
+                      "The last good checkpoint is kept; lower optim_g.lr / optim_d.lr or try "
+                      "another loss.")
 
 
 def isqrt(n: int) -> int:
