@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GanzooError as exc:
         if args.debug:
             traceback.print_exc()
+            for problem in getattr(exc, "problems", ()):
+                err_console.print(f"  {escape(problem)}")
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return 2
     except KeyboardInterrupt:

@@ -68,6 +68,8 @@ def load_registry(extra_plugins: Mapping[str, Any] | None = None) -> Registry:
     ]
 
     off = disabled_plugins()
+    seen = {name for name, _, _ in candidates} | {package for _, package, _ in candidates}
+    registry.unknown_disabled = sorted(off - seen)
     for name, package, load in candidates:
         if name in off or package in off:
             registry.plugins.append(PluginStatus(name, package, "disabled"))

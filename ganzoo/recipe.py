@@ -73,6 +73,8 @@ class TrainOptions:
                 raise ValueError(f"{name}: must be in [0, 1) (got {getattr(self, name)!r})")
         if not self.device.startswith("cuda:"):
             one_of("device", self.device, ("auto", "cpu", "cuda", "mps"))
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed: must be in [0, 2**32) (got {self.seed})")
 
 
 @dataclass
@@ -123,6 +125,9 @@ class RecipeSchema:
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
     """Read a recipe file, apply ``key=value`` overrides and check it against the schema."""
     path = Path(path)
+    if path.is_dir():
+        raise GanzooError(f"'{path}' is a folder, not a recipe file. Pass the path of a .yaml "
+                          "recipe, for example recipes/quickstart.yaml.")
     if not path.is_file():
         raise GanzooError(
             f"Recipe file not found: '{path}'. Pass the path of a .yaml recipe, "
@@ -131,8 +136,7 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     try:
         from_file = OmegaConf.load(path)
     except Exception as exc:  # yaml's parser errors carry the line and column
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GanzooError(f"{path}: not a valid YAML recipe: {first}") from None
+        raise GanzooError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(from_file, DictConfig):
         raise GanzooError(f"{path}: a recipe is a mapping of sections (generator, data, ...)")
     return compose(from_file, overrides, where=str(path))
@@ -143,10 +147,11 @@ def compose(
 ) -> DictConfig:
     """Merge ``base`` and the dotlist ``overrides`` into the schema and check what is missing."""
     for item in overrides:
-        if "=" not in item:
+        key = item.split("=", 1)[0]
+        if "=" not in item or not key or "" in key.split("."):
             raise GanzooError(f"Override {item!r} must look like key=value, e.g. train.steps=100")
+    cli = parse_overrides(overrides)
     try:
-        cli = OmegaConf.from_dotlist(list(overrides))
         base = OmegaConf.create(base)
         for item in overrides:  # a whole section given (generator={name: ...}) replaces it
             key = item.split("=", 1)[0]
@@ -175,6 +180,29 @@ def compose(
                 f"{section}.name: missing; name the {kind} to use (see 'ganzoo list'){_in(where)}"
             )
     return recipe
+
+
+def parse_overrides(overrides: list[str] | tuple[str, ...]) -> DictConfig:
+    """key=value items as a config; a value that is not valid YAML is named in one line."""
+    for item in overrides:
+        try:
+            OmegaConf.from_dotlist([item])
+        except Exception as exc:
+            raise GanzooError(f"Override {item!r}: its value is not valid YAML: "
+                              f"{yaml_problem(exc, position=False)}. Lists look like [64,64], "
+                              "mappings like {name: mlp}") from None
+    return OmegaConf.from_dotlist(list(overrides))
+
+
+def yaml_problem(exc: Exception, position: bool = True) -> str:
+    """"line 4, column 3: expected ',' or ']' (while parsing a flow sequence)", from a YAML
+    error's marks, or its first line."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if position else ""
+    return f"{where}{problem}" + (f" ({context})" if context else "")
 
 
 def train_options(recipe: DictConfig) -> TrainOptions:

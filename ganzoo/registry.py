@@ -129,33 +129,45 @@ def check_arity(kind: str, name: str, build: Callable[..., Any]) -> None:
 
 @dataclass
 class Registry:
-    """Every component of every kind, plus the status of every plugin seen."""
+    """Every component of every kind, plus the status of every plugin seen.
+
+    When two plugins register one name, a built-in keeps the plain name and the other is
+    reached as ``plugin:name``; between two third parties the plain name is ambiguous and
+    ``plugin:name`` chooses. Any component can be named as ``plugin:name``.
+    """
 
     components: dict[str, dict[str, Component]] = field(
         default_factory=lambda: {kind: {} for kind in KINDS}
     )
     plugins: list[PluginStatus] = field(default_factory=list)
-    # (kind, name) -> every plugin that registered it, when more than one did.
-    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # (kind, name) -> every component registered under that name, when more than one was.
+    conflicts: dict[tuple[str, str], list[Component]] = field(default_factory=dict)
+    # Plugin or package names in GANZOO_DISABLE_PLUGINS that match nothing.
+    unknown_disabled: list[str] = field(default_factory=list)
 
     def add(self, component: Component) -> None:
-        """Add a component; a second one of the same kind and name is recorded as a conflict."""
-        existing = self.components[component.kind].get(component.name)
+        """Add a component; a second one of the same kind and name is recorded as a conflict,
+        and a built-in takes the plain name from a third party."""
+        known = self.components[component.kind]
+        existing = known.get(component.name)
         if existing is None:
-            self.components[component.kind][component.name] = component
+            known[component.name] = component
             return
-        key = (component.kind, component.name)
-        self.conflicts.setdefault(key, [existing.plugin]).append(component.plugin)
+        self.conflicts.setdefault((component.kind, component.name), [existing]).append(component)
+        if component.package == "ganzoo":
+            known[component.name] = component
 
     def get(self, kind: str, name: str) -> Component:
-        """The component called ``name``; an unknown or ambiguous name is a GanzooError."""
+        """The component called ``name`` (or ``plugin:name``); an unknown or ambiguous name is
+        a GanzooError that says what to write instead."""
         plural = KINDS[kind].plural
-        if (kind, name) in self.conflicts:
-            plugins = " and ".join(repr(p) for p in self.conflicts[(kind, name)])
-            raise GanzooError(
-                f"{kind.capitalize()} {name!r} is registered by both plugins {plugins}. "
-                f"Disable one with GANZOO_DISABLE_PLUGINS=<plugin>."
-            )
+        if isinstance(name, str) and ":" in name:
+            return self._qualified(kind, name)
+        rivals = self.conflicts.get((kind, name), [])
+        if rivals and not any(c.package == "ganzoo" for c in rivals):
+            choices = " or ".join(repr(f"{c.plugin}:{name}") for c in rivals)
+            raise GanzooError(f"{kind.capitalize()} {name!r} is registered by several plugins; "
+                              f"choose one: {choices}.")
         known = self.components[kind]
         if name in known:
             return known[name]
@@ -163,10 +175,35 @@ class Registry:
         close = difflib.get_close_matches(str(name), list(known), n=1)
         if close:
             message += f" Did you mean {close[0]!r}?"
-        raise GanzooError(f"{message} See 'ganzoo list {plural}'.")
+        message += f" See 'ganzoo list {plural}'."
+        off = [p.name for p in self.plugins if p.state != "ok"]
+        if off:
+            message += f" (Disabled or broken plugins, which may give it: {', '.join(off)}.)"
+        raise GanzooError(message)
+
+    def _qualified(self, kind: str, name: str) -> Component:
+        plugin, _, plain = name.partition(":")
+        candidates = [self.components[kind].get(plain), *self.conflicts.get((kind, plain), [])]
+        for component in candidates:
+            if component is not None and component.plugin == plugin:
+                return component
+        raise GanzooError(f"Unknown {kind} {name!r}: plugin {plugin!r} registers no {kind} "
+                          f"{plain!r}. See 'ganzoo list {KINDS[kind].plural}'.")
+
+    def shadowed(self) -> list[tuple[Component, Component | None]]:
+        """(component, the one that has its plain name, or None where the name is ambiguous)
+        for every component that is reached only as ``plugin:name``."""
+        found = []
+        for (kind, name), rivals in sorted(self.conflicts.items()):
+            owner = self.components[kind][name]
+            has_builtin = owner.package == "ganzoo"
+            for component in rivals:
+                if component is not owner or not has_builtin:
+                    found.append((component, owner if has_builtin else None))
+        return found
 
     def all(self, kind: str) -> list[Component]:
-        """Every component of a kind, sorted by name."""
+        """Every component of a kind that its plain name reaches, sorted by name."""
         return sorted(self.components[kind].values(), key=lambda c: c.name)
 
     @property

@@ -36,7 +36,7 @@ def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
                   tuple(state["image_shape"]), state.get("num_classes"))
     ema = state.get("ema") if use_ema else None
     G.load_state_dict(ema if ema is not None else state["generator"])
-    return G.to(pick_device(device)).eval(), state, path
+    return G.to(pick_device(device, where="--device")).eval(), state, path
 
 
 def class_labels(G: Generator, n: int, which: str | int | None) -> Tensor | None:

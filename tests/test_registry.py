@@ -48,14 +48,62 @@ class TwoLosses:
         register("fake_only", lambda options: None, summary="only here")
 
 
-def test_duplicate_name_is_an_error_naming_both_plugins():
+def test_a_builtin_keeps_its_name_and_the_other_is_reached_as_plugin_name():
     registry = load_registry(extra_plugins={"clash": TwoLosses()})
-    with pytest.raises(GanzooError) as err:
-        registry.get("loss", "nonsaturating")
-    assert "'losses'" in str(err.value) and "'clash'" in str(err.value)
-    # The rest of that plugin, and everything else, still works.
+    assert registry.get("loss", "nonsaturating").plugin == "losses"
+    assert registry.get("loss", "clash:nonsaturating").summary == "impostor"
+    assert registry.get("loss", "losses:nonsaturating").plugin == "losses"
     assert registry.get("loss", "fake_only").plugin == "clash"
-    assert registry.get("loss", "mse").plugin == "losses"
+    ((shadowed, owner),) = registry.shadowed()
+    assert (shadowed.plugin, owner.plugin) == ("clash", "losses")
+    with pytest.raises(GanzooError, match="plugin 'clash' registers no loss 'mse'"):
+        registry.get("loss", "clash:mse")
+
+
+class SameLoss:
+    def __init__(self, summary):
+        self.summary = summary
+
+    @hookimpl
+    def ganzoo_register_losses(self, register):
+        register("shared", lambda options: None, summary=self.summary)
+
+
+def test_two_third_parties_with_one_name_must_be_chosen_between():
+    registry = load_registry(extra_plugins={"a": SameLoss("from a"), "b": SameLoss("from b")})
+    with pytest.raises(GanzooError) as err:
+        registry.get("loss", "shared")
+    assert str(err.value) == ("Loss 'shared' is registered by several plugins; choose one: "
+                              "'a:shared' or 'b:shared'.")
+    assert registry.get("loss", "b:shared").summary == "from b"
+
+
+def test_conflicts_show_in_list_and_list_plugins(capsys, monkeypatch):
+    from ganzoo import cli, plugins
+    from ganzoo.commands import common
+
+    registry = load_registry(extra_plugins={"clash": TwoLosses()})
+    monkeypatch.setattr(plugins, "load_registry", lambda extra_plugins=None: registry)
+    monkeypatch.setattr(common.console, "width", 400)  # one table row per line
+    assert cli.main(["list", "losses"]) == 0
+    out, err = capsys.readouterr()
+    row = next(line for line in out.splitlines() if "clash:nonsaturating" in line)
+    assert "(plain name taken by the built-in 'losses') impostor" in row
+    assert "write 'clash:nonsaturating' for the plugin's" in err.replace("\n", " ")
+    assert cli.main(["list", "plugins"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "clash" in line)
+    assert "loss clash:nonsaturating (plain name taken by the built-in 'losses')" in row
+
+
+def test_disabling_an_unknown_plugin_warns_and_unknown_names_mention_disabled_ones(
+        monkeypatch, capsys):
+    from ganzoo.commands.common import load_registry_with_warnings
+
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "mlp,nosuch")
+    registry = load_registry_with_warnings()
+    assert "GANZOO_DISABLE_PLUGINS names 'nosuch', which is no plugin" in capsys.readouterr().err
+    with pytest.raises(GanzooError, match=r"Disabled or broken plugins, which may give it: mlp"):
+        registry.get("generator", "mlp")
 
 
 class BadName:

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from ganzoo.commands.common import console, escape, load_registry_with_warnings
 from ganzoo.kinds import KINDS
-from ganzoo.registry import Registry
+from ganzoo.registry import Component, Registry
 
 
 def list_components(args: argparse.Namespace) -> int:
@@ -21,15 +21,29 @@ def list_components(args: argparse.Namespace) -> int:
     for column in ("name", "kind", "plugin/package"):
         table.add_column(column, no_wrap=True)
     table.add_column("summary", overflow="fold")
+    shadowed = registry.shadowed()
+    hidden = {id(c) for c, _ in shadowed}
     for kind in kinds:
         for c in registry.all(kind.name):
-            table.add_row(c.name, c.kind, origin(c.plugin, c.package), escape(c.summary))
+            if id(c) not in hidden:
+                table.add_row(c.name, c.kind, origin(c.plugin, c.package), escape(c.summary))
+        for c, owner in shadowed:
+            if c.kind == kind.name:
+                table.add_row(f"{c.plugin}:{c.name}", c.kind, origin(c.plugin, c.package),
+                              f"[yellow]({conflict_note(owner)})[/] {escape(c.summary)}")
         table.add_section()
     for plugin in registry.broken:
         table.add_row("-", "[red]broken[/]", origin(plugin.name, plugin.package),
                       escape(plugin.error))
     console.print(table)
     return 0
+
+
+def conflict_note(owner: Component | None) -> str:
+    """Why a component is reached only as plugin:name."""
+    if owner is None:
+        return "name shared by several plugins"
+    return f"plain name taken by the built-in {owner.plugin!r}"
 
 
 def origin(plugin: str, package: str) -> str:
@@ -41,9 +55,13 @@ def plugins_table(registry: Registry) -> Table:
     table = Table(title="ganzoo plugins", title_justify="left")
     for column in ("plugin", "package", "state", "components / error"):
         table.add_column(column, overflow="fold")
+    shadowed = registry.shadowed()
+    hidden = {id(c) for c, _ in shadowed}
     for p in registry.plugins:
         names = [f"{c.kind} {c.name}" for kind in KINDS for c in registry.all(kind)
-                 if c.plugin == p.name]
+                 if c.plugin == p.name and id(c) not in hidden]
+        names += [f"{c.kind} {c.plugin}:{c.name} ({conflict_note(owner)})"
+                  for c, owner in shadowed if c.plugin == p.name]
         state = {"ok": "[green]ok[/]", "broken": "[red]broken[/]"}.get(p.state, p.state)
         table.add_row(p.name, p.package, state, escape(p.error) if p.error else ", ".join(names))
     return table

@@ -33,10 +33,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise GanzooError(f"Checkpoint not found: '{path}'.")
+    import pickle
+    import warnings
+
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own advice must not reach the user
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise GanzooError(
+            f"Checkpoint '{path}' holds objects that a safe load refuses: it was not written "
+            "by ganzoo, or it was tampered with. ganzoo does not load it."
+        ) from None
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise GanzooError(
             f"Checkpoint '{path}' cannot be read ({first}); it may be truncated or corrupt."
         ) from None
@@ -56,6 +66,14 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class UnusableCheckpoints(GanzooError):
+    """Every checkpoint of a folder failed to load; ``problems`` says why, file by file."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(message)
+        self.problems = problems
 
 
 class CheckpointStore:
@@ -89,8 +107,12 @@ class CheckpointStore:
                 return load_checkpoint(path), path, problems
             except GanzooError as exc:
                 problems.append(str(exc))
-        found = "; ".join(problems) if problems else f"no step_*.pt files in '{self.folder}'"
-        raise GanzooError(f"No usable checkpoint to resume from ({found}).")
+        if not problems:
+            raise GanzooError(f"No checkpoint in '{self.folder}' (no step_*.pt files): the run "
+                              "has not reached its first checkpoint.")
+        raise UnusableCheckpoints(
+            f"No usable checkpoint in '{self.folder}': all {len(problems)} are unreadable "
+            "(truncated or corrupt; --debug lists them).", problems)
 
 
 def step_of(path: Path) -> int | None:

@@ -10,20 +10,28 @@ import torch
 from ganzoo.errors import GanzooError
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """cuda, then mps, then cpu for 'auto'; otherwise the device named, if it is there."""
+def pick_device(name: str = "auto", where: str = "train.device") -> torch.device:
+    """cuda, then mps, then cpu for 'auto'; otherwise the device named, if it is there.
+    ``where`` names the option in errors ('--device' for the commands)."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
+    known = name in ("cpu", "cuda", "mps") or (name.startswith("cuda:")
+                                                and name[5:].isdigit())
+    if not known:
+        raise GanzooError(f"{where}: must be auto, cpu, cuda, cuda:N or mps (got {name!r})")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GanzooError(f"train.device: {name!r} asked for, but no CUDA GPU is available; "
-                          "use train.device=auto or cpu")
+        raise GanzooError(f"{where}: {name!r} asked for, but no CUDA GPU is available; "
+                          "use auto or cpu")
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        raise GanzooError(f"{where}: {name!r} asked for, but this machine has "
+                          f"{torch.cuda.device_count()} CUDA device(s)")
     if name == "mps" and not (getattr(torch.backends, "mps", None)
                               and torch.backends.mps.is_available()):
-        raise GanzooError("train.device: 'mps' asked for, but it is not available; use auto or cpu")
+        raise GanzooError(f"{where}: 'mps' asked for, but it is not available; use auto or cpu")
     return torch.device(name)
 
 
