@@ -19,6 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganzoo.data import check_batch_size
 from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import (
@@ -115,6 +116,7 @@ def build_components(recipe: DictConfig, registry: Registry) -> Components:
     """
     seed_everything(int(recipe.train.seed))
     dataset = build_one(registry, "dataset", recipe.data, "data")
+    check_batch_size(int(recipe.train.batch_size), len(dataset))  # before any folder is made
     num_classes = conditional_classes(recipe, dataset.num_classes)
     shape = tuple(dataset.image_shape)
     components = Components(

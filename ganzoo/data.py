@@ -146,7 +146,7 @@ def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory:
 
     ``in_memory``: 'auto' (in memory up to IN_MEMORY_LIMIT bytes), 'true' or 'false'.
     """
-    from ganzoo.imagefiles import cached, decode_all, fingerprint
+    from ganzoo.imagefiles import cache_dir, cached, decode_all, fingerprint
 
     pixels = len(files) * channels * size * size
     if in_memory == "false" or (in_memory == "auto" and pixels > IN_MEMORY_LIMIT):
@@ -154,16 +154,24 @@ def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory:
 
     def decode() -> dict[str, Tensor]:
         images, kept = decode_all(files, size, channels, describe=f"decoding {name}")
+        if len(kept) == 0:  # raised here, nothing is cached
+            raise GanzooError(f"data.root: none of the {len(files)} image files in {source} "
+                              f"could be read as an image (the first: '{files[0]}')")
         return {"images": images, "kept": kept}
 
     key = {**cache_key, "size": size, "channels": channels, **fingerprint(files)}
     tensors, cache_file, hit = cached(name, key, decode)
     kept = tensors["kept"]
+    if cache_file is None:
+        where = f"decoded (the cache folder '{cache_dir()}' is not writable: set $GANZOO_CACHE)"
+    else:
+        where = f"{'read from' if hit else 'decoded into'} the cache '{cache_file}'"
     dataset = InMemoryDataset(tensors["images"],
                               labels=labels[kept] if labels is not None else None,
-                              num_classes=num_classes,
-                              source=f"{source}, {'read from' if hit else 'decoded into'} "
-                                     f"the cache '{cache_file}'")
+                              num_classes=num_classes, source=f"{source}, {where}")
+    if cache_file is None:
+        dataset.warnings.append(f"data: the decoded images could not be cached in "
+                                f"'{cache_dir()}'; they will be decoded again next time")
     skipped = len(files) - len(kept)
     if skipped:
         dataset.warnings.append(f"data: skipped {skipped} unreadable or corrupt image file(s) "

@@ -17,16 +17,28 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganzoo.engine.checkpoint import save_atomic
+from ganzoo.engine.checkpoint import CheckpointWriteError, save_atomic
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
 CACHE_ENV = "GANZOO_CACHE"
 
 
 def find_images(root: Path) -> list[Path]:
-    """Every image file under ``root``, recursively, in a stable (sorted) order."""
-    found = [Path(folder) / name for folder, _, names in os.walk(root, followlinks=True)
-             for name in names if name.lower().endswith(IMAGE_EXTENSIONS)]
+    """Every image file under ``root``, recursively, in a stable (sorted) order. Links are
+    followed, but a folder or file reached twice (a link to a parent, say) counts once."""
+    found, seen_folders, seen_files = [], set(), set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen_folders:
+            subfolders[:] = []  # been here by another path: do not walk it again
+            continue
+        seen_folders.add(real)
+        subfolders.sort()
+        for name in sorted(names):
+            path = Path(folder) / name
+            if name.lower().endswith(IMAGE_EXTENSIONS) and path.resolve() not in seen_files:
+                seen_files.add(path.resolve())
+                found.append(path)
     return sorted(found)
 
 
@@ -40,6 +52,9 @@ def decode_image(path: Path, size: int, channels: int) -> np.ndarray | None:
     try:
         with Image.open(path) as img:
             img.draft("RGB" if channels == 3 else "L", (2 * size, 2 * size))  # fast JPEG decode
+            img = to_8bit(img)
+            if img is None:
+                return None
             img = img.convert("RGB" if channels == 3 else "L")
             w, h = img.size
             scale = size / min(w, h)
@@ -51,6 +66,28 @@ def decode_image(path: Path, size: int, channels: int) -> np.ndarray | None:
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def to_8bit(img: Any) -> Any:
+    """Pillow's 16-bit, 32-bit integer and float grayscale modes scaled to 8-bit 'L' (Pillow's
+    own conversion clips them: a 16-bit PNG turns white, a float TIFF black); None for values
+    that cannot be scaled (NaN, or beyond 16 bits)."""
+    from PIL import Image
+
+    if img.mode not in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return img
+    values = np.asarray(img, dtype=np.float64)
+    if not np.isfinite(values).all() or values.min() < 0:
+        return None
+    if img.mode == "F" and values.max() <= 1.0:
+        scale = 255.0  # floats in [0, 1]
+    elif img.mode.startswith("I;16") or values.max() > 255:
+        scale = 255.0 / 65535.0
+    else:
+        scale = 1.0
+    if values.max() * scale > 255.5:
+        return None
+    return Image.fromarray(np.round(values * scale).astype(np.uint8), mode="L")
 
 
 def decode_all(paths: Sequence[Path], size: int, channels: int,
@@ -90,10 +127,10 @@ def fingerprint(paths: Sequence[Path]) -> dict[str, Any]:
 
 
 def cached(name: str, key: dict[str, Any], build: Callable[[], dict[str, Tensor]]
-           ) -> tuple[dict[str, Tensor], Path, bool]:
+           ) -> tuple[dict[str, Tensor], Path | None, bool]:
     """Load ``build()``'s tensors from the cache, or build and save them atomically.
 
-    Returns (tensors, cache file, whether it was a cache hit).
+    Returns (tensors, cache file or None where it could not be written, whether it was a hit).
     """
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
     path = cache_dir() / f"{name}-{digest[:16]}.pt"
@@ -105,6 +142,6 @@ def cached(name: str, key: dict[str, Any], build: Callable[[], dict[str, Tensor]
     tensors = build()
     try:
         save_atomic(tensors, path)
-    except OSError:  # a read-only home still trains; it just decodes again next time
-        pass
+    except CheckpointWriteError:  # a read-only or full cache still trains; it decodes again
+        return tensors, None, False
     return tensors, path, False

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.components import build_one
-from ganzoo.engine.checkpoint import CheckpointStore, load_checkpoint
+from ganzoo.engine.checkpoint import CheckpointStore, load_checkpoint, load_weights
 from ganzoo.engine.runtime import pick_device, seed_everything
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Generator, is_image_shape
@@ -35,8 +35,33 @@ def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
     G = build_one(registry, "generator", recipe.generator, "generator",
                   tuple(state["image_shape"]), state.get("num_classes"))
     ema = state.get("ema") if use_ema else None
-    G.load_state_dict(ema if ema is not None else state["generator"])
+    load_weights(G, ema if ema is not None else state["generator"], "generator", path)
     return G.to(pick_device(device, where="--device")).eval(), state, path
+
+
+def check_fits_in_memory(n: int, shape: tuple[int, ...], what: str) -> None:
+    """Refuse, before allocating, n float32 samples that the machine's memory cannot hold."""
+    import math
+
+    needed = n * math.prod(shape) * 4
+    available = available_memory()
+    if available is not None and needed > available:
+        raise GanzooError(f"{what}: {n} samples of shape {'x'.join(map(str, shape))} need "
+                          f"{needed / 1e9:,.1f} GB of memory, more than the "
+                          f"{available / 1e9:,.1f} GB available; ask for fewer (several runs "
+                          "with different --seed give more)")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def class_labels(G: Generator, n: int, which: str | int | None) -> Tensor | None:
@@ -79,7 +104,16 @@ def to_uint8(images: Tensor) -> Tensor:
 
 def write_samples(samples: Tensor, out: Path, labels: Tensor | None = None) -> str:
     """One .npz (images uint8 NHWC, or points float32, and labels where given) or a folder of
-    PNG files (named with their class where given)."""
+    PNG files (named with their class where given). A place that cannot be written is one
+    line naming it."""
+    try:
+        return _write_samples(samples, out, labels)
+    except OSError as exc:
+        raise GanzooError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose a "
+                          "writable place") from None
+
+
+def _write_samples(samples: Tensor, out: Path, labels: Tensor | None) -> str:
     import numpy as np
 
     images = is_image_shape(tuple(samples.shape[1:]))

@@ -269,3 +269,34 @@ def test_cache_file_is_keyed_by_options(fake_data, tmp_path, monkeypatch):
     load("celeba", root=root, image_size=32)
     assert len(list(Path(tmp_path / "cache").glob("celeba-*.pt"))) == 2
     assert "read from the cache" in load("celeba", root=root, image_size=16).description
+
+
+def test_sixteen_bit_and_float_images_are_scaled_not_clipped(tmp_path):
+    """Pillow clips 16-bit grayscale to white and float images to black; ganzoo scales them."""
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.imagefiles import decode_image
+
+    ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+    Image.fromarray((ramp * 65535).astype(np.uint16)).save(tmp_path / "sixteen.png")
+    Image.fromarray(ramp.astype(np.float32), mode="F").save(tmp_path / "float.tif")
+    assert Image.open(tmp_path / "sixteen.png").mode.startswith("I")
+    for name in ("sixteen.png", "float.tif"):
+        pixels = decode_image(tmp_path / name, 32, 1)
+        assert pixels.min() < 10 and pixels.max() > 245, name
+        assert abs(float(pixels.mean()) - 127.5) < 3, name
+    Image.fromarray(np.full((8, 8), np.nan, dtype=np.float32), mode="F").save(tmp_path / "n.tif")
+    assert decode_image(tmp_path / "n.tif", 8, 1) is None  # skipped, and counted by the caller
+
+
+def test_a_folder_that_links_to_itself_counts_each_image_once(fake_data, tmp_path):
+    import os
+
+    from ganzoo.imagefiles import find_images
+
+    root = tmp_path / "imgs"
+    shutil.copytree(fake_data / "celeba" / "img_align_celeba", root)
+    os.symlink(root, root / "loop")
+    os.symlink(root / "000001.jpg", root / "again.jpg")
+    assert len(find_images(root)) == 24

@@ -266,3 +266,64 @@ def test_reference_cache_is_keyed_by_the_data_options(tmp_path, fake_data, monke
     assert fid_a != fid_b
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "empty_cache"))
     assert fid(folders["b"]) == pytest.approx(fid_b)  # the same as with an empty cache
+
+
+# ---- disk full and read-only places -----------------------------------------------------------
+
+def test_a_failed_checkpoint_write_is_one_line_and_keeps_the_earlier_ones(tmp_path, capsys,
+                                                                         monkeypatch):
+    """The disk fills up at the second checkpoint (simulated: torch.save raises ENOSPC)."""
+    import errno
+
+    import torch
+
+    real_save = torch.save
+    calls = []
+
+    def save_until_full(obj, f, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            f.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save_until_full)
+    run = tmp_path / "run"
+    code = main(["run", *QUICK, f"train.run_dir={run}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "step_0000020.pt' (No space left on device); the files written before it" in err
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000010.pt"]
+
+
+def test_a_real_full_disk(tmp_path, capsys):
+    """On a 1 MiB tmpfs, where this machine lets us mount one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+    try:
+        code = main(["run", *QUICK, "generator.hidden_dims=[512,512]",
+                     "discriminator.hidden_dims=[512,512]", f"train.run_dir={mount / 'run'}"])
+        err = capsys.readouterr().err
+        assert code == 2 and "No space left on device" in err and "Traceback" not in err
+        assert not list(mount.rglob(".*.tmp"))  # no partial file keeps the disk full
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_an_unwritable_cache_is_a_warning_and_a_run_without_it(tmp_path, fake_data, capsys,
+                                                                monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("GANZOO_CACHE", str(blocker / "cache"))
+    run = tmp_path / "run"
+    assert main(["run", str(RECIPES / "dcgan_celeba.yaml"), f"data.root={fake_data}/celeba",
+                 "data.image_size=16", "generator={name: mlp, hidden_dims: [8]}",
+                 "discriminator={name: mlp, hidden_dims: [8]}", "train.steps=2",
+                 "train.batch_size=4", "train.device=cpu", f"train.run_dir={run}"]) == 0
+    out = capsys.readouterr().out
+    assert "is not writable: set $GANZOO_CACHE" in out
+    assert "could not be cached" in out and "decoded into the cache" not in out

@@ -105,7 +105,7 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             state, path, problems = trainer.checkpoints.latest_good()
             for problem in problems:
                 say(f"[yellow]warning:[/] {escape(problem)} Falling back to an older checkpoint.")
-            trainer.load_state_dict(state)
+            trainer.load_state_dict(state, where=str(path))
             if dist.is_main:
                 run.truncate_metrics(trainer.step_done)
             say(f"resuming {escape(str(run.path))} from {path.name} (step {trainer.step_done})")

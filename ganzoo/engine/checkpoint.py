@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,42 @@ def save_atomic(state: dict[str, Any], path: str | Path) -> Path:
     A crash at any moment leaves either the old file or the new one, never half of one.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # a partial file would keep the disk full
+        raise CheckpointWriteError(
+            f"Could not write '{path}' ({write_failure(exc, path.parent)}); the files written "
+            "before it are intact. "
+            "Free some space (or choose a writable place) and resume.") from exc
     _fsync_dir(path.parent)
     return path
+
+
+def write_failure(exc: BaseException, folder: Path) -> str:
+    """Why a write failed, in a few words: the OS's reason, or torch's (which reports a full
+    disk as a RuntimeError about its zip writer)."""
+    import shutil
+
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    try:
+        if shutil.disk_usage(folder).free < (1 << 20):
+            return "No space left on device"
+    except OSError:
+        pass
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+
+
+class CheckpointWriteError(GanzooError):
+    """A checkpoint (or cache file) could not be written: the disk is full or read-only."""
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -41,10 +69,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise GanzooError(
-            f"Checkpoint '{path}' holds objects that a safe load refuses: it was not written "
-            "by ganzoo, or it was tampered with. ganzoo does not load it."
-        ) from None
+        if looks_complete(path):  # a whole archive whose pickle holds more than tensors
+            raise GanzooError(
+                f"Checkpoint '{path}' holds objects that a safe load refuses: it was not "
+                "written by ganzoo, or it was tampered with. ganzoo does not load it."
+            ) from None
+        raise GanzooError(f"Checkpoint '{path}' cannot be read (not a checkpoint archive); it "
+                          "may be truncated or corrupt.") from None
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise GanzooError(
@@ -53,6 +84,24 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise GanzooError(f"Checkpoint '{path}' does not hold a ganzoo checkpoint.")
     return state
+
+
+def load_weights(module: torch.nn.Module, weights: dict[str, Any], what: str,
+                 where: str | Path) -> None:
+    """Load a checkpoint's weights into ``module``, or say in one line which tensor does not
+    fit, and the likely cause."""
+    own = module.state_dict()
+    problem = next((f"{name} is missing from the checkpoint" for name in own
+                    if name not in weights), None)
+    problem = problem or next((f"{name} is {tuple(weights[name].shape)} in the checkpoint but "
+                               f"{tuple(own[name].shape)} here" for name in own
+                               if tuple(weights[name].shape) != tuple(own[name].shape)), None)
+    problem = problem or next((f"the checkpoint has {name}, which the {what} does not"
+                               for name in weights if name not in own), None)
+    if problem is not None:
+        raise GanzooError(f"'{where}': the checkpoint's {what} does not fit the recipe's "
+                          f"({problem}); was the recipe changed since the run started?")
+    module.load_state_dict(weights)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -62,7 +62,11 @@ class RunFolder:
             import fcntl
         except ImportError:  # no flock (Windows): runs are not locked there
             return
-        handle = open(self.path / "run.lock", "a+", encoding="utf-8")  # noqa: SIM115
+        try:
+            handle = open(self.path / "run.lock", "a+", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise GanzooError(f"'{self.path}': cannot write into this run folder "
+                              f"({exc.strerror or exc}); choose a writable place") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

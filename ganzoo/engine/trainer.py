@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from ganzoo.components import Components
-from ganzoo.engine.checkpoint import CheckpointStore, save_atomic
+from ganzoo.engine.checkpoint import CheckpointStore, load_weights, save_atomic
 from ganzoo.engine.distributed import Dist, all_gather, any_rank, parameters_agree
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.runs import RunFolder
@@ -365,9 +365,9 @@ class Trainer:
             "recipe": self.recipe,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.G_core.load_state_dict(state["generator"])
-        self.D_core.load_state_dict(state["discriminator"])
+    def load_state_dict(self, state: dict[str, Any], where: str = "checkpoint") -> None:
+        load_weights(self.G_core, state["generator"], "generator", where)
+        load_weights(self.D_core, state["discriminator"], "discriminator", where)
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         if self.ema is not None:

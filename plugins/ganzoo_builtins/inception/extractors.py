@@ -26,6 +26,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_torchscript(path: Path) -> bool:
+    """A TorchScript archive is a zip holding the module's code (``<name>/code/...``)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any("/code/" in name for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 class TorchScriptInception(FeatureExtractor):
     """The FID Inception network of the StyleGAN3 FID tool, as a TorchScript archive.
 
@@ -47,6 +58,10 @@ class TorchScriptInception(FeatureExtractor):
         if not self.path.is_file():
             raise GanzooError(f"eval.extractor_path: '{self.path}' does not exist "
                               f"(expected {TORCHSCRIPT_FILE}).")
+        if not is_torchscript(self.path):
+            raise GanzooError(f"eval.extractor_path: '{self.path}' is not a TorchScript archive "
+                              f"(expected {TORCHSCRIPT_FILE}, see ../shared/models or "
+                              "docs/evaluation.md)")
         register_torchscript_extractor()
 
     def fidelity_kwargs(self) -> dict:

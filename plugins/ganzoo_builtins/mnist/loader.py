@@ -57,10 +57,13 @@ class MNISTDataset(InMemoryDataset):
 
 
 def check_layout(root: Path, split: str) -> None:
-    """Fail with one line naming the folder, the files expected and the option to set."""
+    """Fail with one line naming the folder, the files expected and the option to set, or the
+    file that is cut short."""
     expected = FILES[split]
     raw = root / "MNIST" / "raw"
     if all((raw / name).is_file() for name in expected):
+        for name in expected:
+            check_idx_file(raw / name)
         return
     names = ", ".join(expected)
     for candidate in (root.parent, root.parent.parent, *sorted(root.glob("*"))):
@@ -78,3 +81,20 @@ def check_layout(root: Path, split: str) -> None:
         f"{where} (expected {names}). Set data.root to the folder that holds MNIST/raw/, "
         "or data.download=true where the network allows."
     )
+
+
+def check_idx_file(path: Path) -> None:
+    """An IDX file's size must match its header: images 16 + n*28*28 bytes, labels 8 + n."""
+    import struct
+
+    data_size = path.stat().st_size
+    with open(path, "rb") as f:
+        header = f.read(16)
+    expected = None
+    if len(header) >= 8:
+        magic, n = struct.unpack(">II", header[:8])
+        expected = {2051: 16 + n * 28 * 28, 2049: 8 + n}.get(magic)
+    if expected is None or expected != data_size:
+        wanted = f"; its header says {expected:,}" if expected is not None else ""
+        raise GanzooError(f"data.root: '{path}' is cut short or not an MNIST IDX file "
+                          f"({data_size:,} bytes{wanted}); copy or download it again")

@@ -1,0 +1,171 @@
+"""Every bad input answers in one line, with exit code 2, no traceback, and nothing lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganzoo.cli import main
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+QUICK = str(RECIPES / "quickstart.yaml")
+TINY = ["train.steps=2", "train.device=cpu", "generator.hidden_dims=[8]",
+        "discriminator.hidden_dims=[8]"]
+
+
+def one_line_error(capsys, argv: list[str], expected: str) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err
+    assert expected in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def points_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("points") / "run"
+    assert main(["run", QUICK, *TINY, f"train.run_dir={run}"]) == 0
+    return run
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["train.lr_d=nan"], "train.lr_d: must be finite (got nan)"),
+    (["optim_g.lr=inf"], "optim_g.lr: must be finite (got inf)"),
+    (["train.seed=-1"], "train.seed: must be in [0, 2**32) (got -1)"),
+    (["generator.hidden_dims=[64,64"], "Override 'generator.hidden_dims=[64,64': its value is "
+                                       "not valid YAML: did not find expected ','"),
+    (["=5"], "Override '=5' must look like key=value"),
+    (["train..steps=1"], "Override 'train..steps=1' must look like key=value"),
+    (["train.batch_size=1000000000"], "train.batch_size: 1000000000 is larger than the dataset"),
+    (["eval.extractor=inceptoin"], "eval.extractor: Unknown feature_extractor 'inceptoin'. Did "
+                                   "you mean 'inception'?"),
+    (["eval.metrics=[fdi]"], "Unknown metric 'fdi'. Did you mean 'fid'?"),
+])
+def test_bad_recipe_values_before_any_run_folder(tmp_path, capsys, overrides, expected):
+    run = tmp_path / "run"
+    one_line_error(capsys, ["run", QUICK, *TINY, *overrides, f"train.run_dir={run}"], expected)
+    assert not run.exists()  # no stub run folder left behind
+
+
+def test_bad_recipe_files(tmp_path, capsys):
+    one_line_error(capsys, ["run", str(tmp_path)], "is a folder, not a recipe file")
+    unclosed = tmp_path / "unclosed.yaml"
+    unclosed.write_text("generator:\n  name: mlp\n  hidden_dims: [1, 2\nloss: {name: mse}\n")
+    one_line_error(capsys, ["run", str(unclosed)], "unclosed.yaml: not valid YAML: line 4, "
+                                                   "column 5: did not find expected ','")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("generator:\n  name: mlp\ngenerator:\n  name: dcgan\n")
+    one_line_error(capsys, ["run", str(twice)], "twice.yaml: not valid YAML: line 3, column 1: "
+                                                "found duplicate key generator")
+
+
+def test_bad_command_arguments(points_run, tmp_path, capsys):
+    one_line_error(capsys, ["sample", str(points_run), "--n", "4", "--device", "gpu",
+                            "--out", str(tmp_path / "a.npz")],
+                   "--device: must be auto, cpu, cuda, cuda:N or mps (got 'gpu')")
+    one_line_error(capsys, ["sample", str(points_run), "--n", "100000000000",
+                            "--out", str(tmp_path / "b.npz")], "GB of memory, more than the")
+    one_line_error(capsys, ["sample", str(points_run), "--n", "4", "--out",
+                            "/proc/no/such/place.npz"], "--out /proc/no/such/place.npz: cannot "
+                                                        "write there")
+    one_line_error(capsys, ["sample", str(points_run), "--n", "4", "--out",
+                            str(tmp_path / "pngs")], "this generator makes points, not images")
+    one_line_error(capsys, ["interpolate", str(points_run), "--out", str(tmp_path / "w.png")],
+                   "interpolate draws image grids; this generator makes points")
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_checkpoints_that_cannot_be_used(points_run, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    (empty / "checkpoints").mkdir(parents=True)
+    (empty / "recipe.yaml").write_text((points_run / "recipe.yaml").read_text())
+    one_line_error(capsys, ["sample", str(empty), "--out", str(tmp_path / "x.npz")],
+                   "No checkpoint in")
+
+    # Every checkpoint corrupt: a short line; --debug lists the files.
+    broken = tmp_path / "broken"
+    shutil.copytree(points_run, broken)
+    for path in (broken / "checkpoints").glob("step_*.pt"):
+        path.write_bytes(b"not a checkpoint")
+    err = one_line_error(capsys, ["eval", str(broken)], "all 1 are unreadable")
+    assert len(err) < 300
+    assert main(["eval", str(broken), "--debug"]) == 2
+    assert "step_0000002.pt' cannot be read" in capsys.readouterr().err
+
+    # A pickle that would run code is refused without advising weights_only=False.
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"step": 1, "payload": Evil()}, evil)
+    err = one_line_error(capsys, ["sample", str(evil), "--out", str(tmp_path / "e.npz")],
+                         "holds objects that a safe load refuses")
+    assert "weights_only" not in err
+
+
+def test_resume_with_a_changed_architecture_names_the_tensor(points_run, tmp_path, capsys):
+    from omegaconf import OmegaConf
+
+    run = tmp_path / "run"
+    shutil.copytree(points_run, run)
+    (run / "run.lock").unlink(missing_ok=True)
+    recipe = OmegaConf.load(run / "recipe.yaml")
+    recipe.generator.hidden_dims = [4]  # edited after the run started
+    OmegaConf.save(recipe, run / "recipe.yaml")
+    one_line_error(capsys, ["resume", str(run), "train.steps=4"],
+                   "the checkpoint's generator does not fit the recipe's (net.0.weight is (8, 2) "
+                   "in the checkpoint but (4, 2) here); was the recipe changed")
+
+
+def test_extractor_path_that_is_not_torchscript(tmp_path, fake_data, capsys):
+    run = tmp_path / "run"
+    assert main(["run", str(RECIPES / "dcgan_cifar.yaml"), f"data.root={fake_data}",
+                 "data.verify=false", "generator.ngf=4", "discriminator.ndf=4", "train.steps=1",
+                 "train.batch_size=8", "train.device=cpu", f"train.run_dir={run}"]) == 0
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a network")
+    capsys.readouterr()
+    one_line_error(capsys, ["eval", str(run), "--n", "8", "--extractor-path", str(junk)],
+                   f"eval.extractor_path: '{junk}' is not a TorchScript archive")
+
+
+def test_bad_data(tmp_path, fake_data, capsys, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GANZOO_CACHE", str(cache))
+    # MNIST files cut short, or empty: the file is named.
+    root = tmp_path / "mnist"
+    shutil.copytree(fake_data / "MNIST", root / "MNIST")
+    images = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:1000])
+    one_line_error(capsys, ["run", str(RECIPES / "mlp_mnist.yaml"), f"data.root={root}",
+                            f"train.run_dir={tmp_path / 'r1'}"],
+                   f"data.root: '{images}' is cut short or not an MNIST IDX file (1,000 bytes; "
+                   "its header says 50,192)")
+    images.write_bytes(b"")
+    one_line_error(capsys, ["run", str(RECIPES / "mlp_mnist.yaml"), f"data.root={root}",
+                            f"train.run_dir={tmp_path / 'r1'}"], "(0 bytes)")
+    # A folder of files that are not images: one line, before any run folder, nothing cached.
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    for i in range(3):
+        (texts / f"{i}.jpg").write_text("hello")
+    one_line_error(capsys, ["run", str(RECIPES / "dcgan_image_folder.yaml"),
+                            f"data.root={texts}", f"train.run_dir={tmp_path / 'r2'}"],
+                   f"data.root: none of the 3 image files in '{texts}' could be read")
+    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+    assert not list(cache.glob("image_folder-*"))
+
+
+def test_conditional_and_name_errors(tmp_path, capsys, monkeypatch):
+    one_line_error(capsys, ["run", QUICK, "generator={name: kit_cmlp}",
+                            f"train.run_dir={tmp_path / 'r'}"], "is conditional")
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "mlp")
+    one_line_error(capsys, ["run", QUICK, f"train.run_dir={tmp_path / 'r'}"],
+                   "Disabled or broken plugins, which may give it: mlp")
