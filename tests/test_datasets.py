@@ -104,6 +104,7 @@ def cifar_jpeg(data_root, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_image_folder_on_the_jpeg_cifar_test_split_with_labels(cifar_jpeg):
     test = next(p for p in cifar_jpeg.rglob("test") if p.is_dir())
     dataset = load("image_folder", root=str(test), image_size=32, labels=True)

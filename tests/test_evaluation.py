@@ -128,6 +128,7 @@ def test_fid_kid_pr_are_zero_or_one_on_identical_sets_and_worsen_with_noise():
     assert result["precision"] < 0.5  # heavy noise lies off the real manifold
 
 
+@pytest.mark.slow
 def test_real_fid_inception_behaves_the_same(inception_path, tmp_path):
     from ganzoo_builtins.inception.extractors import FIDELITY_NAME, TorchScriptInception
 
@@ -211,6 +212,7 @@ def test_digit_coverage_of_real_digits_and_of_one_digit(mnist_root, classifier):
     assert collapsed["kl_to_uniform"] > 2.0
 
 
+@pytest.mark.slow
 def test_stacked_mnist_has_a_thousand_modes(mnist_root, classifier):
     stacked = load_registry().get("dataset", "stacked_mnist")
     data = stacked.build(stacked.options(root=str(mnist_root), size=26000))
@@ -277,6 +279,7 @@ def test_eval_during_training_keeps_the_best_checkpoint(tmp_path):
     assert state["step"] == best["step"] and state["best_score"] == best["score"]
 
 
+@pytest.mark.slow
 def test_eval_on_a_real_mnist_run_with_the_offline_extractor(tmp_path, mnist_root,
                                                             inception_path, classifier, capsys):
     run = tmp_path / "mnist"

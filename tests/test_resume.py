@@ -58,6 +58,7 @@ def assert_same_state(a: dict, b: dict) -> None:
         assert torch.equal(value, b["augmentation"][name]), f"augmentation {name} differs"
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     recipe = str(RECIPES / "quickstart.yaml")
     straight = ganzoo("run", recipe, *LONG_RUN, f"train.run_dir={tmp_path / 'straight'}")
@@ -213,6 +214,7 @@ DDP_RUN = ["train.batch_size=16", "train.log_every=10", "train.sample_every=30",
            "regularizers=[{name: kit_r1, weight: 1, every: 2}]"]
 
 
+@pytest.mark.slow
 def test_two_processes_with_gloo_end_with_identical_weights(tmp_path):
     run_dir = tmp_path / "ddp"
     done = torchrun("run", str(RECIPES / "quickstart.yaml"), *DDP_RUN, "train.steps=30",

@@ -49,6 +49,7 @@ def test_an_empty_folder_or_a_file_as_run_dir(tmp_path, capsys):
     assert afile.read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_two_processes_cannot_share_a_run_folder(tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -192,6 +193,7 @@ SIGNAL_RUN = [str(RECIPES / "quickstart.yaml"), "train.steps=1000", "train.batch
               "discriminator.dropout=0.2", "augment={name: kit_flip, rate: 0.05}"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
 def test_a_signal_stops_at_a_checkpoint_that_resumes_exactly(tmp_path, signum):
     import signal as signals
