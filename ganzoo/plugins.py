@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.celeba",
     "ganzoo_builtins.image_folder",
     "ganzoo_builtins.inception",
+    "ganzoo_builtins.regularizers",
     "ganzoo_builtins.optimizers",
     "ganzoo_builtins.schedules",
     "ganzoo_builtins.metrics",

@@ -19,12 +19,16 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-def test_list_shows_builtins_and_the_example_plugin(capsys):
+def test_list_shows_builtins_and_the_example_plugin(capsys, monkeypatch):
+    from ganzoo.commands import common
+
+    monkeypatch.setattr(common.console, "width", 300)
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
-    for name in ("mlp", "nonsaturating", "minimax", "mse", "gaussian_mixture", "mnist", "hinge"):
+    for name in ("mlp", "nonsaturating", "minimax", "mse", "hinge", "wasserstein",
+                 "gaussian_mixture", "mnist", "rasgan"):
         assert name in out
-    assert "hinge/ganzoo-hinge" in out
+    assert "relativistic/ganzoo-relativistic" in out
 
 
 def test_list_one_kind(capsys):

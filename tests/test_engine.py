@@ -121,7 +121,7 @@ def test_divergence_stops_the_run_naming_step_and_loss(tmp_path, tiny_train):
 
 
 def test_example_plugin_loss_trains(tmp_path, tiny_train):
-    trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP + ["loss.name=hinge"])
+    trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP + ["loss.name=rasgan"])
     assert trainer.fit().steps == 3
 
 

@@ -47,7 +47,7 @@ def conflict_note(owner: Component | None) -> str:
 
 
 def origin(plugin: str, package: str) -> str:
-    """'mlp' for a built-in, 'hinge/ganzoo-hinge' for a third party."""
+    """'mlp' for a built-in, 'rasgan/ganzoo-relativistic' for a third party."""
     return plugin if package == "ganzoo" else f"{plugin}/{package}"
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ganzoo import hookimpl
+from ganzoo.options import positive
 
 
 def build_minimax(options: None):
@@ -26,8 +29,34 @@ def build_mse(options: None):
     return LeastSquares()
 
 
+@dataclass
+class HingeOptions:
+    margin: float = 1.0  # D's hinge: max(0, margin - D(x)) + max(0, margin + D(G(z)))
+
+    def __post_init__(self) -> None:
+        positive("margin", self.margin)
+
+
+def build_hinge(options: HingeOptions):
+    """hinge (SNGAN, SAGAN): L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))],
+    L_G = -E[D(G(z))]"""
+    from ganzoo_builtins.losses.objectives import Hinge
+
+    return Hinge(options.margin)
+
+
+def build_wasserstein(options: None):
+    """Wasserstein (WGAN critic): L_D = E[D(G(z))] - E[D(x)], L_G = -E[D(G(z))]; needs a
+    Lipschitz D (weight_clip or gradient_penalty)"""
+    from ganzoo_builtins.losses.objectives import Wasserstein
+
+    return Wasserstein()
+
+
 @hookimpl
 def ganzoo_register_losses(register):
     register("minimax", build_minimax)
     register("nonsaturating", build_nonsaturating)
     register("mse", build_mse)
+    register("hinge", build_hinge, options=HingeOptions)
+    register("wasserstein", build_wasserstein)

@@ -52,3 +52,33 @@ class LeastSquares(Loss):
 
     def generator_loss(self, fake_logits, ctx) -> Tensor:
         return 0.5 * ((fake_logits - 1) ** 2).mean()
+
+
+class Hinge(Loss):
+    """The hinge game (Lim & Ye, 2017), as SNGAN and SAGAN train: on D's raw output l,
+    L_D = max(0, m - l_real) + max(0, m + l_fake); L_G = -l_fake."""
+
+    outputs_are_logits = False  # D is a critic here: the run logs its raw scores
+
+    def __init__(self, margin: float = 1.0):
+        self.margin = margin
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx) -> Tensor:
+        return F.relu(self.margin - real_logits).mean() + F.relu(self.margin + fake_logits).mean()
+
+    def generator_loss(self, fake_logits, ctx) -> Tensor:
+        return -fake_logits.mean()
+
+
+class Wasserstein(Loss):
+    """WGAN (Arjovsky et al., 2017): the critic estimates the Wasserstein-1 distance,
+    L_D = E[D(G(z))] - E[D(x)]; L_G = -E[D(G(z))]. D must be kept 1-Lipschitz, by weight
+    clipping (WGAN) or a gradient penalty (WGAN-GP)."""
+
+    outputs_are_logits = False
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx) -> Tensor:
+        return fake_logits.mean() - real_logits.mean()
+
+    def generator_loss(self, fake_logits, ctx) -> Tensor:
+        return -fake_logits.mean()
