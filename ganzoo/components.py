@@ -135,6 +135,11 @@ def build_components(recipe: DictConfig, registry: Registry) -> Components:
         make_optimizer=functools.partial(build_optimizer, registry, recipe),
     )
     check_conditioning(components, recipe)
+    multiple = components.discriminator.batch_multiple
+    if recipe.train.batch_size % multiple:
+        raise GanzooError(f"train.batch_size: {recipe.train.batch_size} is not a multiple of "
+                          f"{multiple}, the number of samples discriminator "
+                          f"{recipe.discriminator.name!r} scores together")
     for key in PLAYERS:  # the optimizers' options are checked before anything trains
         section = optimizer_section(recipe, key, registry)
         component_options(registry.get("optimizer", section["name"]), section, key)

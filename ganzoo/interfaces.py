@@ -75,6 +75,9 @@ class Discriminator(nn.Module, ABC):
     image_shape: tuple[int, ...]
     conditional: bool = False  # True where forward uses the labels
     num_classes: int | None = None
+    #: the batch size must be a multiple of this (a packing D scores groups of samples);
+    #: checked when the run is built
+    batch_multiple: int = 1
 
     @abstractmethod
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:

@@ -46,6 +46,37 @@ def size_arithmetic(module: nn.Module, h_in: int, h_out: int) -> str:
     return ""
 
 
+def is_parametrized(module: nn.Module) -> bool:
+    return nn.utils.parametrize.is_parametrized(module)
+
+
+def layers_of(model: nn.Module) -> list[nn.Module]:
+    """The layers a table shows: leaf modules, and parametrized ones (spectral norm) as a whole,
+    never their parametrization's internals."""
+    inner = {id(m) for module in model.modules() if is_parametrized(module)
+             for m in module.parametrizations.modules()}
+    return [m for m in model.modules() if id(m) not in inner and not isinstance(m, nn.Identity)
+            and (is_parametrized(m) or not list(m.children()))]
+
+
+def own_parameters(module: nn.Module) -> int:
+    """Parameters of the layer itself; a parametrized layer's original weight counts."""
+    if is_parametrized(module):
+        return sum(p.numel() for p in module.parameters())
+    return sum(p.numel() for p in module.parameters(recurse=False))
+
+
+def kind_of(module: nn.Module) -> str:
+    """'Conv2d', or 'Conv2d + spectral norm' for a spectrally normalized one."""
+    name = type(module).__name__.removeprefix("Parametrized")
+    if is_parametrized(module):
+        kinds = {type(p).__name__.strip("_") for plist in module.parametrizations.values()
+                 for p in plist}
+        if "SpectralNorm" in kinds:
+            return f"{name} + spectral norm"
+    return name
+
+
 @torch.no_grad()
 def trace_layers(model: nn.Module, example: Tensor,
                  labels: Tensor | None = None) -> list[LayerRow]:
@@ -59,10 +90,10 @@ def trace_layers(model: nn.Module, example: Tensor,
         h_in = x.shape[-1] if x.dim() == 4 else 0
         h_out = output.shape[-1] if output.dim() == 4 else 0
         arithmetic = size_arithmetic(module, h_in, h_out) if h_in and h_out else ""
-        rows.append(LayerRow(names[module], type(module).__name__, tuple(output.shape[1:]),
-                             sum(p.numel() for p in module.parameters(recurse=False)), arithmetic))
+        rows.append(LayerRow(names[module], kind_of(module), tuple(output.shape[1:]),
+                             own_parameters(module), arithmetic))
 
-    leaves = [m for m in model.modules() if not list(m.children())]
+    leaves = layers_of(model)
     handles = [m.register_forward_hook(record) for m in leaves]
     was_training = model.training
     try:

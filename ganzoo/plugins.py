@@ -25,6 +25,8 @@ DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.mlp",
     "ganzoo_builtins.dcgan",
+    "ganzoo_builtins.resnet",
+    "ganzoo_builtins.pacgan",
     "ganzoo_builtins.losses",
     "ganzoo_builtins.gaussian_mixture",
     "ganzoo_builtins.mnist",
@@ -33,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.celeba",
     "ganzoo_builtins.image_folder",
     "ganzoo_builtins.inception",
+    "ganzoo_builtins.augment",
     "ganzoo_builtins.regularizers",
     "ganzoo_builtins.optimizers",
     "ganzoo_builtins.schedules",

@@ -23,17 +23,25 @@ def data_override(recipe: str, fake_data: Path) -> list[str]:
     return []
 
 
+def shrink(recipe: str) -> list[str]:
+    text = (RECIPES / recipe).read_text()
+    if "name: dcgan" in text:
+        return SHRINK
+    if "name: resnet" in text:
+        return ["generator.ngf=8", "discriminator.ndf=8"]
+    return []
+
+
 @pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml")))
 def test_tiny_version_of_each_recipe_trains(recipe, fake_data, in_tmp, tiny_train, capsys):
-    shrink = SHRINK if "dcgan" in (RECIPES / recipe).read_text() else []
-    code = main(["run", str(RECIPES / recipe), *tiny_train, *shrink,
+    code = main(["run", str(RECIPES / recipe), *tiny_train, *shrink(recipe),
                  *data_override(recipe, fake_data)])
     assert code == 0, capsys.readouterr().err
     (run,) = (in_tmp / "runs").iterdir()
     assert (run / "samples" / "step_0000003.png").is_file()
 
 
-@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "mse", "hinge"])
+@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "mse", "hinge", "wasserstein"])
 def test_dcgan_mnist_with_each_loss(loss, fake_data, in_tmp, tiny_train):
     assert main(["run", str(RECIPES / "dcgan_mnist.yaml"), *tiny_train, *SHRINK,
                  f"data.root={fake_data}", f"loss.name={loss}"]) == 0

@@ -10,10 +10,13 @@ weights from N(0, 0.02).
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Discriminator, Generator, is_image_shape
+from ganzoo.interfaces import Discriminator, DOutput, Generator, is_image_shape
+from ganzoo_builtins.blocks import conditioning_mode, label_maps, spectral
 from ganzoo_builtins.dcgan import DCGANDiscriminatorOptions, DCGANGeneratorOptions
 
 #: image size -> (base size, number of doublings)
@@ -36,7 +39,9 @@ def resolution(image_shape: tuple[int, ...], who: str) -> tuple[int, int]:
 def init_weights(module: nn.Module) -> None:
     """DCGAN's initialisation: conv weights N(0, 0.02); BatchNorm scale N(1, 0.02), shift 0."""
     if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
-        nn.init.normal_(module.weight, 0.0, 0.02)
+        parametrized = nn.utils.parametrize.is_parametrized(module, "weight")
+        nn.init.normal_(module.parametrizations.weight.original if parametrized
+                        else module.weight, 0.0, 0.02)
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
@@ -51,13 +56,18 @@ def upsample_block(c_in: int, c_out: int, mode: str) -> list[nn.Module]:
 
 
 class DCGANGenerator(Generator):
-    def __init__(self, options: DCGANGeneratorOptions, image_shape: tuple[int, ...]):
+    def __init__(self, options: DCGANGeneratorOptions, image_shape: tuple[int, ...],
+                 num_classes: int | None = None):
         super().__init__()
         base, doublings = resolution(image_shape, "generator")
         self.latent_dim, self.image_shape = options.latent_dim, tuple(image_shape)
+        self.conditional = conditioning_mode(options.conditioning, num_classes,
+                                             "generator") == "concat"
+        self.num_classes = num_classes
+        z_in = options.latent_dim + (num_classes if self.conditional else 0)
         widths = [options.ngf * 2 ** i for i in reversed(range(doublings))]  # e.g. 8,4,2,1 x ngf
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(options.latent_dim, widths[0], base, 1, 0, bias=False),
+            nn.ConvTranspose2d(z_in, widths[0], base, 1, 0, bias=False),
             nn.BatchNorm2d(widths[0]), nn.ReLU(True),
         ]
         for c_in, c_out in zip(widths, widths[1:], strict=False):
@@ -68,23 +78,50 @@ class DCGANGenerator(Generator):
         self.apply(init_weights)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+        if self.conditional:  # cGAN: the one-hot label joins z
+            z = torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], dim=1)
+        return self.net(z.view(z.shape[0], z.shape[1], 1, 1))
 
 
 class DCGANDiscriminator(Discriminator):
-    def __init__(self, options: DCGANDiscriminatorOptions, image_shape: tuple[int, ...]):
+    """With ``spectral_norm``, every layer is spectrally normalized and BatchNorm is left out
+    (SNGAN's CNN D). Conditioning: one-hot label planes join the input (concat), a projection
+    term on the last features, or an auxiliary class head (ACGAN)."""
+
+    def __init__(self, options: DCGANDiscriminatorOptions, image_shape: tuple[int, ...],
+                 num_classes: int | None = None):
         super().__init__()
         base, halvings = resolution(image_shape, "discriminator")
         self.image_shape = tuple(image_shape)
+        self.mode = conditioning_mode(options.conditioning, num_classes, "discriminator")
+        self.conditional, self.num_classes = self.mode != "none", num_classes
+        sn = options.spectral_norm
         widths = [options.ndf * 2 ** i for i in range(halvings)]  # e.g. 1,2,4,8 x ndf
-        layers: list[nn.Module] = [nn.Conv2d(image_shape[0], widths[0], 4, 2, 1, bias=False),
+        c_in = image_shape[0] + (num_classes if self.mode == "concat" else 0)
+        layers: list[nn.Module] = [spectral(nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=False), sn),
                                    nn.LeakyReLU(0.2, True)]  # no BatchNorm on D's input layer
-        for c_in, c_out in zip(widths, widths[1:], strict=False):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+        for a, b in zip(widths, widths[1:], strict=False):
+            norm = [] if sn else [nn.BatchNorm2d(b)]
+            layers += [spectral(nn.Conv2d(a, b, 4, 2, 1, bias=False), sn), *norm,
                        nn.LeakyReLU(0.2, True)]
-        layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False))  # base x base -> 1x1
+        # base x base -> 1x1
+        layers.append(spectral(nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False), sn))
         self.net = nn.Sequential(*layers)
+        features = widths[-1] * base * base
+        if self.mode == "projection":
+            self.embed = spectral(nn.Embedding(num_classes, features), sn)
+        if self.mode == "acgan":
+            self.classifier = spectral(nn.Linear(features, num_classes), sn)
         self.apply(init_weights)
 
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.net(x).view(-1)
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
+        if self.mode == "concat":
+            x = label_maps(x, labels, self.num_classes)
+        if self.mode in ("none", "concat"):
+            return self.net(x).view(-1)
+        h = self.net[:-1](x)
+        logits = self.net[-1](h).view(-1)
+        h = h.flatten(1)
+        if self.mode == "projection":
+            return logits + (self.embed(labels) * h).sum(dim=1)
+        return DOutput(logits, {"class_logits": self.classifier(h)})

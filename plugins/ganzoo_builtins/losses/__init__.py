@@ -53,6 +53,23 @@ def build_wasserstein(options: None):
     return Wasserstein()
 
 
+@dataclass
+class ACGANOptions:
+    aux_weight: float = 1.0  # weight of the class cross-entropy terms
+
+    def __post_init__(self) -> None:
+        if self.aux_weight < 0:
+            raise ValueError(f"aux_weight: must be >= 0 (got {self.aux_weight!r})")
+
+
+def build_acgan(options: ACGANOptions):
+    """ACGAN (Odena et al., 2017): non-saturating + class cross-entropy on D's auxiliary head,
+    for real and fake in D's update and for fakes in G's"""
+    from ganzoo_builtins.losses.objectives import AuxiliaryClassifier
+
+    return AuxiliaryClassifier(options.aux_weight)
+
+
 @hookimpl
 def ganzoo_register_losses(register):
     register("minimax", build_minimax)
@@ -60,3 +77,4 @@ def ganzoo_register_losses(register):
     register("mse", build_mse)
     register("hinge", build_hinge, options=HingeOptions)
     register("wasserstein", build_wasserstein)
+    register("acgan", build_acgan, options=ACGANOptions)

@@ -82,3 +82,32 @@ class Wasserstein(Loss):
 
     def generator_loss(self, fake_logits, ctx) -> Tensor:
         return -fake_logits.mean()
+
+
+class AuxiliaryClassifier(NonSaturating):
+    """ACGAN: the non-saturating game plus the log-likelihood of the right class, from the class
+    logits D returns as an extra output ('class_logits'): D learns to classify real and fake
+    samples, G to make fakes that D classifies as their label. Both terms are logged."""
+
+    def __init__(self, aux_weight: float = 1.0):
+        self.aux_weight = aux_weight
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx) -> Tensor:
+        aux = classification(ctx.real_out, ctx.real) + classification(ctx.fake_out, ctx.fake)
+        ctx.log("aux_d", aux)
+        return super().discriminator_loss(real_logits, fake_logits, ctx) + self.aux_weight * aux
+
+    def generator_loss(self, fake_logits, ctx) -> Tensor:
+        aux = classification(ctx.fake_out, ctx.fake)
+        ctx.log("aux_g", aux)
+        return super().generator_loss(fake_logits, ctx) + self.aux_weight * aux
+
+
+def classification(out, batch) -> Tensor:
+    """Cross-entropy of D's class logits against the batch's labels."""
+    from ganzoo.errors import GanzooError
+
+    if "class_logits" not in out.extra or batch.labels is None:
+        raise GanzooError("loss.name: acgan needs a conditional run and a discriminator with "
+                          "an auxiliary class head (conditioning: acgan)")
+    return F.cross_entropy(out.extra["class_logits"].float(), batch.labels)

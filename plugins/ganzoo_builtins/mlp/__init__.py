@@ -14,6 +14,7 @@ class MLPGeneratorOptions:
     hidden_dims: list[int] = field(default_factory=lambda: [256, 512, 1024])
     activation: str = "relu"  # relu | leaky_relu
     batch_norm: bool = False
+    conditioning: str = "none"  # none | concat: a label embedding joins z (cGAN, Mirza 2014)
     output: str = "auto"  # auto: tanh for images, linear for points | tanh | linear
 
     def __post_init__(self) -> None:
@@ -21,17 +22,21 @@ class MLPGeneratorOptions:
         positive_list("hidden_dims", self.hidden_dims)
         one_of("activation", self.activation, ("relu", "leaky_relu"))
         one_of("output", self.output, ("auto", "tanh", "linear"))
+        one_of("conditioning", self.conditioning, ("none", "concat"))
 
 
 @dataclass
 class MLPDiscriminatorOptions:
     hidden_dims: list[int] = field(default_factory=lambda: [512, 256])
     dropout: float = 0.0
+    conditioning: str = "none"  # none | concat (one-hot label joins x) | projection | acgan
+    spectral_norm: bool = False
 
     def __post_init__(self) -> None:
         positive_list("hidden_dims", self.hidden_dims)
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout: must be in [0, 1) (got {self.dropout!r})")
+        one_of("conditioning", self.conditioning, ("none", "concat", "projection", "acgan"))
 
 
 def build_generator(
@@ -40,7 +45,7 @@ def build_generator(
     """Fully connected G: z -> hidden layers -> tanh image (linear output for points)."""
     from ganzoo_builtins.mlp.networks import MLPGenerator
 
-    return MLPGenerator(options, image_shape)
+    return MLPGenerator(options, image_shape, num_classes)
 
 
 def build_discriminator(
@@ -49,7 +54,7 @@ def build_discriminator(
     """Fully connected D: flattened sample -> LeakyReLU(0.2) hidden layers -> one logit."""
     from ganzoo_builtins.mlp.networks import MLPDiscriminator
 
-    return MLPDiscriminator(options, image_shape)
+    return MLPDiscriminator(options, image_shape, num_classes)
 
 
 @hookimpl

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import math
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.interfaces import Discriminator, Generator, is_image_shape
+from ganzoo.interfaces import Discriminator, DOutput, Generator, is_image_shape
+from ganzoo_builtins.blocks import conditioning_mode, spectral
 from ganzoo_builtins.mlp import MLPDiscriminatorOptions, MLPGeneratorOptions
 
 
 class MLPGenerator(Generator):
-    def __init__(self, options: MLPGeneratorOptions, image_shape: tuple[int, ...]):
+    def __init__(self, options: MLPGeneratorOptions, image_shape: tuple[int, ...],
+                 num_classes: int | None = None):
         super().__init__()
         self.latent_dim = options.latent_dim
         self.image_shape = tuple(image_shape)
+        self.conditional = conditioning_mode(options.conditioning, num_classes,
+                                             "generator") == "concat"
+        self.num_classes = num_classes
         act = nn.ReLU if options.activation == "relu" else lambda: nn.LeakyReLU(0.2)
         layers: list[nn.Module] = []
-        width = options.latent_dim
+        width = options.latent_dim + (num_classes if self.conditional else 0)
         for hidden in options.hidden_dims:
             layers.append(nn.Linear(width, hidden))
             if options.batch_norm:
@@ -33,22 +40,44 @@ class MLPGenerator(Generator):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        if self.conditional:  # cGAN: the one-hot label joins z
+            z = torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], dim=1)
         return self.net(z).view(z.shape[0], *self.image_shape)
 
 
 class MLPDiscriminator(Discriminator):
-    def __init__(self, options: MLPDiscriminatorOptions, image_shape: tuple[int, ...]):
+    """LeakyReLU(0.2) hidden layers and a linear head. Conditioning: the one-hot label joins
+    the input (concat), a projection term on the last features, or an auxiliary class head."""
+
+    def __init__(self, options: MLPDiscriminatorOptions, image_shape: tuple[int, ...],
+                 num_classes: int | None = None):
         super().__init__()
         self.image_shape = tuple(image_shape)
+        self.mode = conditioning_mode(options.conditioning, num_classes, "discriminator")
+        self.conditional, self.num_classes = self.mode != "none", num_classes
+        sn = options.spectral_norm
         layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(self.image_shape)
+        width = math.prod(self.image_shape) + (num_classes if self.mode == "concat" else 0)
         for hidden in options.hidden_dims:
-            layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+            layers += [spectral(nn.Linear(width, hidden), sn), nn.LeakyReLU(0.2)]
             if options.dropout:
                 layers.append(nn.Dropout(options.dropout))
             width = hidden
-        layers.append(nn.Linear(width, 1))
+        layers.append(spectral(nn.Linear(width, 1), sn))
         self.net = nn.Sequential(*layers)
+        if self.mode == "projection":
+            self.embed = spectral(nn.Embedding(num_classes, width), sn)
+        if self.mode == "acgan":
+            self.classifier = spectral(nn.Linear(width, num_classes), sn)
 
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.net(x).view(-1)
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
+        if self.mode == "none":
+            return self.net(x).view(-1)
+        if self.mode == "concat":
+            x = torch.cat([x.flatten(1), F.one_hot(labels, self.num_classes).to(x.dtype)], 1)
+            return self.net(x).view(-1)
+        features = self.net[:-1](x)
+        logits = self.net[-1](features).view(-1)
+        if self.mode == "projection":
+            return logits + (self.embed(labels) * features).sum(dim=1)
+        return DOutput(logits, {"class_logits": self.classifier(features)})

@@ -1,0 +1,67 @@
+"""Augmentations of D's inputs: DiffAugment (Zhao et al., 2020) and an adaptive variant whose
+strength p follows D's overfitting, by the heuristic of ADA (Karras et al., 2020).
+
+Both are differentiable and applied to real and fake batches alike, in both players' updates,
+so G learns through them. Written from the papers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ganzoo import hookimpl
+from ganzoo.options import one_of, positive
+
+POLICIES = ("color", "translation", "cutout")
+
+
+@dataclass
+class DiffAugmentOptions:
+    policy: list[str] = field(default_factory=lambda: ["color", "translation", "cutout"])
+    translation: float = 0.125  # largest shift, as a fraction of the image size
+    cutout: float = 0.5  # side of the square cut out, as a fraction of the image size
+
+    def __post_init__(self) -> None:
+        for name in self.policy:
+            one_of("policy", name, POLICIES)
+        for name in ("translation", "cutout"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}: must be in [0, 1] (got {getattr(self, name)!r})")
+
+
+@dataclass
+class AdaptiveOptions(DiffAugmentOptions):
+    target: float = 0.6  # the wanted E[sign(D(x))] on reals; above it D overfits and p rises
+    interval: int = 4  # steps between adjustments of p
+    speed: int = 500_000  # images for p to go from 0 to 1 at the most (ADA's 500k)
+    p: float = 0.0  # where p starts
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        positive("interval", self.interval)
+        positive("speed", self.speed)
+        if not 0 <= self.p <= 1:
+            raise ValueError(f"p: must be in [0, 1] (got {self.p!r})")
+
+
+def build_diffaugment(options: DiffAugmentOptions):
+    """DiffAugment (Zhao et al., 2020): color, translation and cutout on every input of D"""
+    from ganzoo_builtins.augment.transforms import DiffAugment
+
+    return DiffAugment(options.policy, options.translation, options.cutout)
+
+
+def build_adaptive(options: AdaptiveOptions):
+    """adaptive DiffAugment: each sample augmented with probability p, tuned from
+    E[sign(D(x))] on reals (the ADA heuristic); p is logged and checkpointed"""
+    from ganzoo_builtins.augment.transforms import AdaptiveAugment
+
+    return AdaptiveAugment(options.policy, options.translation, options.cutout,
+                           target=options.target, interval=options.interval,
+                           speed=options.speed, p=options.p)
+
+
+@hookimpl
+def ganzoo_register_augmentations(register):
+    register("diffaugment", build_diffaugment, options=DiffAugmentOptions)
+    register("adaptive", build_adaptive, options=AdaptiveOptions)
