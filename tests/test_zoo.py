@@ -92,3 +92,129 @@ def test_relativistic_losses_of_the_example_plugin():
     assert rasgan.generator_loss(fake, ctx).item() == pytest.approx(g.item())
     d = ((real + 0.5 - 1) ** 2).mean() + ((fake - 1.5 + 1) ** 2).mean()
     assert ralsgan.discriminator_loss(real, fake, ctx).item() == pytest.approx(d.item())
+
+
+# ---- networks -------------------------------------------------------------------------------
+
+CONDITIONED = [("generator", "mlp", "concat", (1, 28, 28)),
+               ("generator", "dcgan", "concat", (1, 28, 28)),
+               ("generator", "resnet", "cbn", (3, 32, 32)),
+               ("generator", "resnet", "concat", (3, 32, 32)),
+               ("discriminator", "mlp", "concat", (1, 28, 28)),
+               ("discriminator", "mlp", "projection", (1, 28, 28)),
+               ("discriminator", "mlp", "acgan", (1, 28, 28)),
+               ("discriminator", "dcgan", "concat", (1, 28, 28)),
+               ("discriminator", "dcgan", "projection", (3, 32, 32)),
+               ("discriminator", "dcgan", "acgan", (3, 32, 32)),
+               ("discriminator", "resnet", "projection", (3, 32, 32)),
+               ("discriminator", "resnet", "acgan", (3, 32, 32)),
+               ("discriminator", "resnet", "concat", (3, 32, 32))]
+SMALL = {"mlp": {"hidden_dims": [16]}, "dcgan": {}, "resnet": {}}
+WIDTH = {"generator": {"dcgan": {"ngf": 8}, "resnet": {"ngf": 16}},
+         "discriminator": {"dcgan": {"ndf": 8}, "resnet": {"ndf": 16}}}
+
+
+@pytest.mark.parametrize("kind, name, mode, shape", CONDITIONED,
+                         ids=lambda v: v if isinstance(v, str) else "x".join(map(str, v)))
+def test_every_conditioning_reads_the_labels(kind, name, mode, shape):
+    from ganzoo.interfaces import as_doutput
+
+    options = {"name": name, "conditioning": mode, **SMALL[name], **WIDTH[kind].get(name, {})}
+    torch.manual_seed(0)
+    net = build_one(REGISTRY, kind, options, kind, shape, 10)
+    assert net.conditional and net.num_classes == 10
+    for module in net.modules():  # cBN starts as the identity: give each class its own values
+        if isinstance(module, torch.nn.Embedding):
+            torch.nn.init.normal_(module.weight)
+    given = torch.randn(4, net.latent_dim) if kind == "generator" else torch.rand(4, *shape)
+    a, b = (net(given, torch.full((4,), k)) for k in (0, 7))
+    if mode == "acgan":  # the logit is unconditional; the class head is the extra output
+        assert as_doutput(a).extra["class_logits"].shape == (4, 10)
+        return
+    if kind == "discriminator":
+        a, b = as_doutput(a).logits, as_doutput(b).logits
+    assert not torch.allclose(a, b)
+    with pytest.raises(Exception, match="needs class labels"):
+        build_one(REGISTRY, kind, options, kind, shape, None)
+
+
+def test_spectral_norm_keeps_the_largest_singular_value_near_one():
+    torch.manual_seed(0)
+    D = build_one(REGISTRY, "discriminator", {"name": "dcgan", "ndf": 8, "spectral_norm": True},
+                  "discriminator", (3, 32, 32), None)
+    for _ in range(20):  # each forward pass in training mode runs one power iteration
+        D(torch.rand(2, 3, 32, 32))
+    for name, module in D.named_modules():
+        if torch.nn.utils.parametrize.is_parametrized(module, "weight"):
+            sigma = torch.linalg.matrix_norm(module.weight.flatten(1), ord=2)
+            assert sigma.item() == pytest.approx(1.0, abs=0.05), name
+
+
+def test_show_prints_spectral_norm_layers_with_their_parameters(capsys):
+    from ganzoo.cli import main
+
+    assert main(["show", "discriminator", "resnet", "image_size=32", "ndf=8",
+                 "attention=16"]) == 0
+    out = capsys.readouterr().out
+    assert "Conv2d + spectral norm" in out and "_SpectralNorm" not in out
+    assert "attention.query" in out
+    assert "spatial size: 32 -> 16 -> 8" in out.replace("\n", " ")
+
+
+def test_pacgan_checks_the_batch_size_when_the_run_is_built(tmp_path, capsys):
+    from pathlib import Path
+
+    from ganzoo.cli import main
+
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "pacgan_grid.yaml"
+    assert main(["run", str(recipe), "train.batch_size=250", "train.steps=2",
+                 f"train.run_dir={tmp_path / 'r'}"]) == 2
+    assert ("train.batch_size: 250 is not a multiple of 4, the number of samples discriminator "
+            "'pacgan' scores together") in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+# ---- augmentations --------------------------------------------------------------------------
+
+def augmentation(name: str, **options):
+    return build_one(REGISTRY, "augmentation", {"name": name, **options}, "augment")
+
+
+def test_diffaugment_transforms_do_what_the_paper_says():
+    x = torch.rand(64, 3, 16, 16) * 2 - 1
+    torch.manual_seed(1)
+    shifted = augmentation("diffaugment", policy=["translation"], translation=0.25)(x)
+    # each image is moved by whole pixels: some row or column of zeros comes in, or none moved
+    moved = [not torch.equal(a, b) for a, b in zip(shifted, x, strict=True)]
+    assert any(moved) and not all(torch.equal(s, torch.zeros_like(s)) for s in shifted)
+    torch.manual_seed(1)
+    cut = augmentation("diffaugment", policy=["cutout"], cutout=0.5)(torch.ones(64, 3, 16, 16))
+    zeros = (cut == 0).float().mean(dim=(1, 2, 3))
+    assert 0.05 < zeros.mean() < 0.3  # squares of side 8 (a quarter), clipped at the borders
+    assert ((cut == 0) | (cut == 1)).all()
+
+
+def test_diffaugment_is_the_same_policy_for_real_and_fake_and_differentiable():
+    aug = augmentation("diffaugment")
+    real, fake = torch.rand(8, 3, 16, 16), torch.rand(8, 3, 16, 16, requires_grad=True)
+    torch.manual_seed(3)
+    a = aug(real)
+    torch.manual_seed(3)
+    b = aug(real)
+    assert torch.equal(a, b)  # the transform is the policy and the RNG, nothing else
+    aug(fake).sum().backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+
+
+def test_adaptive_augmentation_raises_p_while_d_overfits():
+    aug = augmentation("adaptive", interval=2, speed=64, target=0.6)
+    for _ in range(4):
+        aug.observe(torch.full((16,), 5.0))  # D sure that every real is real: sign = +1
+    assert aug.log_values()["p"].item() == pytest.approx(1.0)  # +32/64 twice
+    for _ in range(2):
+        aug.observe(torch.full((16,), -5.0))
+    assert aug.log_values()["p"].item() == pytest.approx(0.5)
+    state = aug.state_dict()
+    again = augmentation("adaptive", interval=2, speed=64)
+    again.load_state_dict(state)
+    assert again.log_values()["p"].item() == pytest.approx(0.5)
