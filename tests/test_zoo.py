@@ -239,3 +239,14 @@ def test_conditional_samples_are_the_asked_for_digits(tmp_path, mnist_root):
     labels = class_labels(G, 500, "all")
     predicted = classify(digit_classifier(mnist_root), generate(G, 500, seed=1, labels=labels))
     assert (predicted == labels).float().mean() > 0.5
+
+
+def test_show_traces_a_packing_discriminator_with_whole_packs(capsys):
+    from pathlib import Path
+
+    from ganzoo.cli import main
+
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "pacgan_grid.yaml"
+    assert main(["show", str(recipe)]) == 0
+    out = capsys.readouterr().out
+    assert "inner.net.1" in out and "discriminator pacgan: 2 -> logit" in out

@@ -82,11 +82,11 @@ def parse_shape(shape: Any, image_size: int, channels: int) -> tuple[int, ...]:
                           f"(got {shape!r})") from None
 
 
-def example_labels(network: Generator | Discriminator) -> torch.Tensor | None:
-    """Labels for tracing a conditional network (class 0 and the last class)."""
+def example_labels(network: Generator | Discriminator, n: int = 2) -> torch.Tensor | None:
+    """Labels for tracing a conditional network: classes 0, 1, ... of its classes."""
     if not network.conditional:
         return None
-    return torch.tensor([0, max(0, (network.num_classes or 1) - 1)])
+    return torch.arange(n) % (network.num_classes or 1)
 
 
 def conditioning(network: Generator | Discriminator) -> str:
@@ -101,7 +101,8 @@ def generator_table(G: Generator, name: str) -> Table:
 
 
 def discriminator_table(D: Discriminator, name: str) -> Table:
-    rows = trace_layers(D, torch.zeros(2, *D.image_shape), example_labels(D))
+    n = max(2, D.batch_multiple)  # a packing D needs whole packs
+    rows = trace_layers(D, torch.zeros(n, *D.image_shape), example_labels(D, n))
     size = D.image_shape[-1] if len(D.image_shape) == 3 else None
     return layer_table(f"discriminator {name}: {format_shape(D.image_shape)}{conditioning(D)} "
                        "-> logit", rows, first_size=size)
