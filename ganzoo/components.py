@@ -11,13 +11,12 @@ path, e.g. ``discriminator.inner.ndf``.
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganzoo.data import check_batch_size
 from ganzoo.engine.runtime import seed_everything
@@ -32,7 +31,7 @@ from ganzoo.interfaces import (
     Schedule,
 )
 from ganzoo.kinds import KINDS, base_class
-from ganzoo.recipe import PLAYERS, component_options
+from ganzoo.recipe import PLAYERS, as_dict, component_options, field_names
 from ganzoo.registry import Registry
 
 # (registry, key path) of the build under way, for build_nested
@@ -74,7 +73,7 @@ class Components:
 def build_one(registry: Registry, kind: str, config: DictConfig | dict[str, Any], path: str,
               *args: Any) -> Any:
     """Build the ``kind`` that a recipe section (``name`` plus options) at ``path`` names."""
-    section = _as_dict(config)
+    section = as_dict(config)
     component = registry.get(kind, section.get("name"))
     options = component_options(component, section, path)
     token = _BUILDING.set((registry, path))
@@ -102,7 +101,7 @@ def build_nested(kind: str, config: DictConfig | dict[str, Any], key: str, *args
     if building is None:
         raise RuntimeError("build_nested is for use inside a component's build function")
     registry, path = building
-    if not isinstance(_as_dict(config).get("name"), str):
+    if not isinstance(as_dict(config).get("name"), str):
         raise GanzooError(f"{path}.{key}.name: missing; name the {kind} to use "
                           f"(see 'ganzoo list {KINDS[kind].plural}')")
     return build_one(registry, kind, config, f"{path}.{key}", *args)
@@ -172,7 +171,7 @@ def build_regularizers(recipe: DictConfig, registry: Registry) -> list[Regulariz
     entries = []
     for i, config in enumerate(recipe.regularizers):
         path = f"regularizers[{i}]"
-        section = _as_dict(config)
+        section = as_dict(config)
         weight, every = section.pop("weight", 1.0), section.pop("every", 1)
         if not isinstance(weight, int | float) or weight < 0:
             raise GanzooError(f"{path}.weight: must be a number >= 0 (got {weight!r})")
@@ -193,9 +192,9 @@ def build_regularizers(recipe: DictConfig, registry: Registry) -> list[Regulariz
 def optimizer_section(recipe: DictConfig, key: str, registry: Registry) -> dict[str, Any]:
     """optim_g / optim_d without its schedule, with the older train.lr_* / beta* keys filled
     in where the section leaves them unset (they may not disagree with it)."""
-    section = _as_dict(recipe[key])
+    section = as_dict(recipe[key])
     section.pop("schedule", None)
-    fields = _field_names(registry.get("optimizer", section.get("name")).options)
+    fields = set(field_names(registry.get("optimizer", section.get("name")).options))
     train = recipe.train
     legacy = {"lr": train.lr_g if key == "optim_g" else train.lr_d}
     if train.beta1 is not None or train.beta2 is not None:
@@ -216,24 +215,14 @@ def build_optimizer(registry: Registry, recipe: DictConfig, key: str, params: An
     """The optimizer of one player (``optim_g`` or ``optim_d``) over ``params``; ``fused``
     (train.fused_adam) is passed on to optimizers that have a ``fused`` option."""
     section = optimizer_section(recipe, key, registry)
-    if fused and "fused" in _field_names(registry.get("optimizer", section["name"]).options):
+    if fused and "fused" in field_names(registry.get("optimizer", section["name"]).options):
         section.setdefault("fused", True)
     return build_one(registry, "optimizer", section, key, list(params))
 
 
 def schedule_section(recipe: DictConfig, key: str) -> dict[str, Any]:
-    return _as_dict(recipe[key].get("schedule") or {"name": "constant"})
+    return as_dict(recipe[key].get("schedule") or {"name": "constant"})
 
 
 def build_schedule(registry: Registry, recipe: DictConfig, key: str) -> Any:
     return build_one(registry, "schedule", schedule_section(recipe, key), f"{key}.schedule")
-
-
-def _field_names(options: type | None) -> set[str]:
-    return {f.name for f in dataclasses.fields(options)} if options else set()
-
-
-def _as_dict(section: DictConfig | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(section, DictConfig):
-        return OmegaConf.to_container(section, resolve=True)  # type: ignore[return-value]
-    return dict(section)

@@ -7,7 +7,6 @@ use them, computed once per evaluation."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import platform
@@ -22,7 +21,7 @@ import ganzoo
 from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Dataset, FeatureExtractor, Generator, Metric, is_image_shape
-from ganzoo.recipe import EvalOptions
+from ganzoo.recipe import EvalOptions, field_names
 from ganzoo.registry import Registry
 from ganzoo.sampling import generate, to_uint8
 
@@ -36,8 +35,7 @@ def reference_dataset(recipe: DictConfig, registry: Registry,
     section it was built from (which, with n and the seed, decides the reference images)."""
     component = registry.get("dataset", recipe.data.name)
     section = OmegaConf.to_container(recipe.data, resolve=True)
-    has_split = component.options is not None and any(
-        f.name == "split" for f in dataclasses.fields(component.options))
+    has_split = "split" in field_names(component.options)
     note = ""
     if has_split:
         section["split"] = split

@@ -50,9 +50,6 @@ KINDS: dict[str, Kind] = {
     )
 }
 
-#: plural -> kind, for 'ganzoo list <plural>'
-BY_PLURAL: dict[str, Kind] = {kind.plural: kind for kind in KINDS.values()}
-
 
 def base_class(kind: Kind) -> type:
     """The class a kind's members are instances of (imports its module, so torch, lazily)."""

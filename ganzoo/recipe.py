@@ -25,8 +25,6 @@ COMPONENT_SECTIONS = {
     "loss": "loss",
     "data": "dataset",
 }
-#: keys of a 'regularizers' entry that the engine reads; the rest are the component's options
-REGULARIZER_KEYS = ("name", "weight", "every")
 PLAYERS = {"optim_g": "generator", "optim_d": "discriminator"}
 
 
@@ -217,7 +215,7 @@ def eval_options(recipe: DictConfig) -> EvalOptions:
 
 def component_options(component: Component, section: DictConfig | dict[str, Any], path: str) -> Any:
     """Check a recipe section (``name`` plus options) against the component's options dataclass."""
-    values = {k: v for k, v in _as_dict(section).items() if k != "name"}
+    values = {k: v for k, v in as_dict(section).items() if k != "name"}
     if component.options is None:
         if values:
             first = next(iter(values))
@@ -245,7 +243,7 @@ def _to_object(config: DictConfig, prefix: str) -> Any:
         raise GanzooError(f"{prefix}{exc}") from None
 
 
-def _as_dict(section: DictConfig | dict[str, Any]) -> dict[str, Any]:
+def as_dict(section: DictConfig | dict[str, Any]) -> dict[str, Any]:
     if isinstance(section, DictConfig):
         return OmegaConf.to_container(section, resolve=True)  # type: ignore[return-value]
     return dict(section)
@@ -255,7 +253,7 @@ def _explain(exc: OmegaConfBaseException, prefix: str, where: str = "") -> str:
     key = getattr(exc, "full_key", "") or ""
     msg = (getattr(exc, "msg", "") or str(exc)).strip().splitlines()[0]
     if isinstance(exc, ConfigKeyError) and "not in" in msg:
-        known = _field_names(getattr(exc, "object_type", None))
+        known = field_names(getattr(exc, "object_type", None))
         msg = f"unknown key; expected one of: {', '.join(known)}" if known else "unknown key"
     elif "is not a ListConfig" in msg:
         msg = "expected a list, e.g. [256, 256]"
@@ -263,7 +261,8 @@ def _explain(exc: OmegaConfBaseException, prefix: str, where: str = "") -> str:
     return f"{location}: {msg}{_in(where)}"
 
 
-def _field_names(object_type: Any) -> list[str]:
+def field_names(object_type: Any) -> list[str]:
+    """The fields of an options dataclass (none for anything else, None included)."""
     if isinstance(object_type, type) and dataclasses.is_dataclass(object_type):
         return [f.name for f in dataclasses.fields(object_type)]
     return []

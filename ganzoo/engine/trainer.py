@@ -36,8 +36,6 @@ MAX_CLASS_ROWS = 10  # a conditional run's sample grid: one row per class, for t
 # Where torch implements all four speed options (bf16 autocast, channels_last, fused Adam,
 # torch.compile). Elsewhere (mps) they are noted and left off.
 SPEED_OPTION_DEVICES = ("cuda", "cpu")
-#: what the progress line shows first, when a step logs it
-HEADLINE = ("d_loss", "g_loss", "d_real", "d_fake", "score_real", "score_fake")
 
 
 class MetricMeter:

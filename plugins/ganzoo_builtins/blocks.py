@@ -76,23 +76,23 @@ class SelfAttention(nn.Module):
         return x + self.gamma * out
 
 
-class LabelHead(nn.Module):
-    """D's last layer, given pooled features h: the logit w.h + b and, by ``conditioning``,
-      projection: + embed(y).h (Miyato & Koyama, 2018);
-      acgan:      also class logits for an auxiliary classification loss (Odena et al., 2017).
-    Concatenation conditions D at its input instead (see ``label_maps``)."""
+class LabelTerms(nn.Module):
+    """What the labels add to D's logit l, given D's last features h, by ``conditioning``:
+      projection: l + embed(y).h (Miyato & Koyama, 2018);
+      acgan:      l, and class logits from h for an auxiliary classification loss (Odena et
+                  al., 2017), returned as the extra output 'class_logits'.
+    Other modes (none; concat, which conditions D at its input with ``label_maps``) leave l as
+    it is. The mlp, dcgan and resnet discriminators share it."""
 
     def __init__(self, features: int, num_classes: int | None, conditioning: str, sn: bool):
         super().__init__()
         self.conditioning = conditioning if num_classes else "none"
-        self.linear = spectral(nn.Linear(features, 1), sn)
         if self.conditioning == "projection":
             self.embed = spectral(nn.Embedding(num_classes, features), sn)
         if self.conditioning == "acgan":
             self.classifier = spectral(nn.Linear(features, num_classes), sn)
 
-    def forward(self, h: Tensor, labels: Tensor | None) -> Tensor | DOutput:
-        logits = self.linear(h).view(-1)
+    def forward(self, logits: Tensor, h: Tensor, labels: Tensor | None) -> Tensor | DOutput:
         if self.conditioning == "projection":
             return logits + (self.embed(labels) * h).sum(dim=1)
         if self.conditioning == "acgan":
@@ -106,8 +106,3 @@ def label_maps(x: Tensor, labels: Tensor, num_classes: int) -> Tensor:
     if x.dim() == 4:
         one_hot = one_hot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
     return torch.cat([x, one_hot], dim=1)
-
-
-#: what each network's ``conditioning`` option may say, by player
-G_CONDITIONING = ("none", "concat", "cbn")
-D_CONDITIONING = ("none", "projection", "acgan", "concat")

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, DOutput, Generator, is_image_shape
-from ganzoo_builtins.blocks import conditioning_mode, label_maps, spectral
+from ganzoo_builtins.blocks import LabelTerms, conditioning_mode, label_maps, spectral
 from ganzoo_builtins.dcgan import DCGANDiscriminatorOptions, DCGANGeneratorOptions
 
 #: image size -> (base size, number of doublings)
@@ -107,11 +107,8 @@ class DCGANDiscriminator(Discriminator):
         # base x base -> 1x1
         layers.append(spectral(nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False), sn))
         self.net = nn.Sequential(*layers)
-        features = widths[-1] * base * base
-        if self.mode == "projection":
-            self.embed = spectral(nn.Embedding(num_classes, features), sn)
-        if self.mode == "acgan":
-            self.classifier = spectral(nn.Linear(features, num_classes), sn)
+        if self.mode in ("projection", "acgan"):
+            self.label_terms = LabelTerms(widths[-1] * base * base, num_classes, self.mode, sn)
         self.apply(init_weights)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
@@ -120,8 +117,4 @@ class DCGANDiscriminator(Discriminator):
         if self.mode in ("none", "concat"):
             return self.net(x).view(-1)
         h = self.net[:-1](x)
-        logits = self.net[-1](h).view(-1)
-        h = h.flatten(1)
-        if self.mode == "projection":
-            return logits + (self.embed(labels) * h).sum(dim=1)
-        return DOutput(logits, {"class_logits": self.classifier(h)})
+        return self.label_terms(self.net[-1](h).view(-1), h.flatten(1), labels)

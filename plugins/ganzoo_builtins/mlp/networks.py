@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.interfaces import Discriminator, DOutput, Generator, is_image_shape
-from ganzoo_builtins.blocks import conditioning_mode, spectral
+from ganzoo_builtins.blocks import LabelTerms, conditioning_mode, spectral
 from ganzoo_builtins.mlp import MLPDiscriminatorOptions, MLPGeneratorOptions
 
 
@@ -65,19 +65,13 @@ class MLPDiscriminator(Discriminator):
             width = hidden
         layers.append(spectral(nn.Linear(width, 1), sn))
         self.net = nn.Sequential(*layers)
-        if self.mode == "projection":
-            self.embed = spectral(nn.Embedding(num_classes, width), sn)
-        if self.mode == "acgan":
-            self.classifier = spectral(nn.Linear(width, num_classes), sn)
+        if self.mode in ("projection", "acgan"):
+            self.label_terms = LabelTerms(width, num_classes, self.mode, sn)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
-        if self.mode == "none":
-            return self.net(x).view(-1)
         if self.mode == "concat":
             x = torch.cat([x.flatten(1), F.one_hot(labels, self.num_classes).to(x.dtype)], 1)
+        if self.mode in ("none", "concat"):
             return self.net(x).view(-1)
         features = self.net[:-1](x)
-        logits = self.net[-1](features).view(-1)
-        if self.mode == "projection":
-            return logits + (self.embed(labels) * features).sum(dim=1)
-        return DOutput(logits, {"class_logits": self.classifier(features)})
+        return self.label_terms(self.net[-1](features).view(-1), features, labels)

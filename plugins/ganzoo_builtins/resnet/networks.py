@@ -21,7 +21,7 @@ from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, DOutput, Generator
 from ganzoo_builtins.blocks import (
     ConditionalBatchNorm2d,
-    LabelHead,
+    LabelTerms,
     SelfAttention,
     conditioning_mode,
     label_maps,
@@ -104,9 +104,9 @@ class ResNetGenerator(Generator):
         cbn_classes = num_classes if self.mode == "cbn" else None
         self.blocks = nn.ModuleList(UpBlock(a, b, cbn_classes, sn)
                                     for a, b in zip(widths, widths[1:], strict=False))
-        self.attention = (SelfAttention(widths[self.blocks_to(options.attention, size)], sn)
-                          if options.attention else None)
         self.attention_after = self.blocks_to(options.attention, size) if options.attention else -1
+        if options.attention:
+            self.attention = SelfAttention(widths[self.attention_after], sn)
         self.bn = nn.BatchNorm2d(widths[-1])
         self.out = spectral(nn.Conv2d(widths[-1], image_shape[0], 3, 1, 1), sn)
         self.width0 = widths[0]
@@ -140,10 +140,10 @@ class ResNetDiscriminator(Discriminator):
         self.mode = conditioning_mode(options.conditioning, num_classes, "discriminator")
         self.conditional, self.num_classes = self.mode != "none", num_classes
         sn = options.spectral_norm
-        downs = 2 if size == 32 else int(math.log2(size // 4))
         if size == 32:  # SNGAN CIFAR: 32 -> 16 -> 8, then two blocks at 8x8, all ndf wide
             plan = [(options.ndf, True)] * 2 + [(options.ndf, False)] * 2
         else:  # 64 -> ... -> 4, doubling to ndf
+            downs = int(math.log2(size // 4))
             plan = [(max(8, options.ndf // 2 ** (downs - 1 - i)), True) for i in range(downs)]
         c_in = image_shape[0] + (num_classes if self.mode == "concat" else 0)
         blocks, sizes, resolution = [], [], size
@@ -155,14 +155,14 @@ class ResNetDiscriminator(Discriminator):
         self.blocks = nn.ModuleList(blocks)
         self.attention_after = -1
         if options.attention:
-            if options.attention not in sizes[:-1] and options.attention != size:
+            if options.attention not in sizes:
                 raise GanzooError(f"discriminator.attention: {options.attention} is not a size D "
                                   f"passes through ({', '.join(map(str, sorted(set(sizes))))})")
             self.attention_after = sizes.index(options.attention) + 1
             width = plan[self.attention_after - 1][0]
             self.attention = SelfAttention(width, sn)
-        self.head = LabelHead(c_in, num_classes, self.mode if self.mode != "concat" else "none",
-                              sn)
+        self.linear = spectral(nn.Linear(c_in, 1), sn)
+        self.label_terms = LabelTerms(c_in, num_classes, self.mode, sn)
         self.apply(init_xavier)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
@@ -172,4 +172,4 @@ class ResNetDiscriminator(Discriminator):
             if i == self.attention_after:
                 h = self.attention(h)
         h = F.relu(h).sum(dim=(2, 3))  # global sum pooling
-        return self.head(h, labels)
+        return self.label_terms(self.linear(h).view(-1), h, labels)
