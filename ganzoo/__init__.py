@@ -1,7 +1,11 @@
 """ganzoo: a plugin-based zoo of Generative Adversarial Networks on PyTorch.
 
 Importing this package is cheap: torch is imported only by the modules that train or build.
+The Python API (``ganzoo.train``, ``ganzoo.load_run``, ``ganzoo.build``, ...; see
+``ganzoo.api`` and docs/python.md) is loaded on first use.
 """
+
+from typing import Any
 
 import pluggy
 
@@ -10,4 +14,18 @@ __version__ = "0.1.0"
 #: Marks a plugin's hook implementations, built-in and third-party alike.
 hookimpl = pluggy.HookimplMarker("ganzoo")
 
-__all__ = ["__version__", "hookimpl"]
+#: the Python API, imported from its module when first used
+API = {"Run": "ganzoo.api", "build": "ganzoo.api", "evaluate": "ganzoo.api",
+       "load_run": "ganzoo.api", "train": "ganzoo.api", "sample": "ganzoo.api",
+       "to_pil": "ganzoo.api", "to_pil_images": "ganzoo.api",
+       "export": "ganzoo.export", "load_exported": "ganzoo.export"}
+
+__all__ = ["__version__", "hookimpl", *API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in API:
+        import importlib
+
+        return getattr(importlib.import_module(API[name]), name)
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")

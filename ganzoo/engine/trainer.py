@@ -77,6 +77,7 @@ class TrainResult:
     samples: str
     ranks_agree: bool = True
     stopped_by: int | None = None  # the signal that stopped the run early, if one did
+    run_dir: str = ""  # the run folder
 
 
 class Trainer:
@@ -270,7 +271,8 @@ class Trainer:
         return TrainResult(steps=self.step_done, seconds=time.perf_counter() - start,
                            last=record, checkpoint=str(self.checkpoints.path(self.step_done)),
                            samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree,
-                           stopped_by=self.stop_signal if self.step_done < o.steps else None)
+                           stopped_by=self.stop_signal if self.step_done < o.steps else None,
+                           run_dir=str(self.run.path))
 
     def stop_requested(self, step: int) -> bool:
         """Whether a stop signal arrived. Under torchrun the ranks agree on it at log steps,
