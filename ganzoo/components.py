@@ -26,6 +26,7 @@ from ganzoo.interfaces import (
     Dataset,
     Discriminator,
     Generator,
+    Logger,
     Loss,
     Regularizer,
     Schedule,
@@ -64,6 +65,7 @@ class Components:
     schedules: dict[str, Schedule] = field(default_factory=dict)  # player -> its schedule
     # make_optimizer('optim_g' | 'optim_d', parameters, fused) -> the player's optimizer
     make_optimizer: Callable[[str, Any, bool], Any] | None = None
+    loggers: list[Logger] = field(default_factory=list)  # train.loggers, not yet opened
 
     @property
     def num_classes(self) -> int | None:
@@ -81,6 +83,9 @@ def build_one(registry: Registry, kind: str, config: DictConfig | dict[str, Any]
         value = component.build(options, *args)
     except GanzooError:
         raise
+    except ImportError as exc:  # an optional package it needs is not installed
+        raise GanzooError(f"{path}: {component.where} needs what is not installed: "
+                          f"{exc}") from exc
     except Exception as exc:  # a plugin's bug: one line naming it; --debug shows the rest
         first = (str(exc).strip().splitlines() or [""])[0]
         raise GanzooError(f"{path}: {component.where} failed to build: "
@@ -132,6 +137,7 @@ def build_components(recipe: DictConfig, registry: Registry) -> Components:
         schedules={player: build_schedule(registry, recipe, key)
                    for key, player in PLAYERS.items()},
         make_optimizer=functools.partial(build_optimizer, registry, recipe),
+        loggers=build_loggers(recipe, registry),
     )
     check_conditioning(components, recipe)
     multiple = components.discriminator.batch_multiple
@@ -187,6 +193,17 @@ def build_regularizers(recipe: DictConfig, registry: Registry) -> list[Regulariz
             name = f"{section['name']}_{n}"
         entries.append(RegularizerEntry(name, regularizer, float(weight), every))
     return entries
+
+
+def build_loggers(recipe: DictConfig, registry: Registry) -> list[Logger]:
+    """train.loggers (names or {name, options} mappings); train.tensorboard: true, the older
+    spelling, adds tensorboard."""
+    entries = [as_dict(e) if not isinstance(e, str) else {"name": e}
+               for e in recipe.train.loggers]
+    if recipe.train.tensorboard and "tensorboard" not in [e.get("name") for e in entries]:
+        entries.append({"name": "tensorboard"})
+    return [build_one(registry, "logger", entry, f"train.loggers[{i}]")
+            for i, entry in enumerate(entries)]
 
 
 def optimizer_section(recipe: DictConfig, key: str, registry: Registry) -> dict[str, Any]:

@@ -77,3 +77,9 @@ def ganzoo_register_metrics(register: Register) -> None:
 def ganzoo_register_feature_extractors(register: Register) -> None:
     """Register feature extractors for FID/KID/PR: ``build(options)`` returns a
     FeatureExtractor."""
+
+
+@hookspec
+def ganzoo_register_loggers(register: Register) -> None:
+    """Register loggers, which receive a run's metrics, samples and evaluations (train.loggers):
+    ``build(options)`` returns a Logger."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
@@ -279,6 +280,37 @@ class FeatureExtractor(ABC):
     @abstractmethod
     def weights_sha256(self) -> str:
         """The SHA-256 of the weights used, for the protocol."""
+
+
+class Logger:
+    """Somewhere a run's numbers and pictures also go: TensorBoard, Weights & Biases, ...
+
+    Every run writes metrics.jsonl itself (resume, plots, reports and the Python API read
+    it); loggers named in ``train.loggers`` receive the same records. They are called on the
+    main process only, and ``open`` before anything else.
+    """
+
+    def open(self, run_dir: Path, recipe: Mapping[str, Any], step: int) -> None:
+        """Start logging the run in ``run_dir`` (trained as ``recipe``); ``step`` > 0 when a
+        resumed run continues from that step."""
+
+    def log_metrics(self, values: Mapping[str, float], step: int) -> None:
+        """The averaged statistics of the steps since the last log (losses, D's outputs,
+        penalties, augmentation state, images_per_s, ...)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement log_metrics")
+
+    def log_images(self, name: str, images: Tensor, step: int) -> None:
+        """A batch of samples, (N, C, H, W) in [-1, 1], from the fixed z of the run."""
+
+    def log_evaluation(self, values: Mapping[str, Any], step: int) -> None:
+        """An evaluation made during training (FID, KID, mode coverage, ...): by default its
+        numbers are logged as metrics under ``eval/<name>``."""
+        numbers = {f"eval/{k}": float(v) for k, v in values.items()
+                   if isinstance(v, int | float) and not isinstance(v, bool)}
+        self.log_metrics(numbers, step)
+
+    def close(self) -> None:
+        """Flush and release what ``open`` took; called once, however the run ends."""
 
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:

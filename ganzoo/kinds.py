@@ -47,6 +47,8 @@ KINDS: dict[str, Kind] = {
              "ganzoo.interfaces:Metric"),
         Kind("feature_extractor", "feature_extractors", "ganzoo_register_feature_extractors",
              ("eval.extractor",), (), "ganzoo.interfaces:FeatureExtractor"),
+        Kind("logger", "loggers", "ganzoo_register_loggers", ("train.loggers[]",), (),
+             "ganzoo.interfaces:Logger"),
     )
 }
 

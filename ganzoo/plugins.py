@@ -39,6 +39,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.regularizers",
     "ganzoo_builtins.optimizers",
     "ganzoo_builtins.schedules",
+    "ganzoo_builtins.loggers",
     "ganzoo_builtins.metrics",
 )
 

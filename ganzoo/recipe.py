@@ -54,7 +54,10 @@ class TrainOptions:
     channels_last: bool = False  # image networks and batches in channels-last memory format
     fused_adam: bool = False  # fused=True for optimizers that have it (Adam, AdamW)
     compile: bool = False  # torch.compile G and D
-    tensorboard: bool = False  # also log to TensorBoard (pip install 'ganzoo[tensorboard]')
+    # where metrics, samples and evaluations also go ('ganzoo list loggers'): names or
+    # {name: ..., <options>}, e.g. [tensorboard] or [{name: wandb, project: my-gans}]
+    loggers: list[Any] = field(default_factory=list)
+    tensorboard: bool = False  # older spelling of loggers: [tensorboard]
     run_dir: str | None = None  # default: runs/<recipe>-<timestamp>
 
     def __post_init__(self) -> None:

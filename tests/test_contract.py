@@ -11,6 +11,7 @@ from ganzoo.interfaces import (
     Augmentation,
     Discriminator,
     Generator,
+    Logger,
     Metric,
     Regularizer,
     Schedule,
@@ -168,3 +169,23 @@ def test_schedule_contract(component, schedule):
 def test_metric_contract(component, metric):
     assert isinstance(metric, Metric)
     assert set(metric.directions.values()) <= {"min", "max"}
+
+
+@pytest.mark.parametrize("component", REGISTRY.all("logger"), ids=lambda c: c.name)
+def test_logger_contract(component, tmp_path, monkeypatch):
+    """Every logger takes a run's calls in order; one whose package is missing says so in
+    one line (and is skipped here)."""
+    monkeypatch.setenv("WANDB_MODE", "offline")  # W&B without an account or network
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    try:
+        logger = build_one(REGISTRY, "logger", {"name": component.name}, "train.loggers[0]")
+    except GanzooError as exc:
+        assert "not installed: pip install" in str(exc)
+        pytest.skip(str(exc))
+    assert isinstance(logger, Logger)
+    logger.open(tmp_path, {"train": {"steps": 2}}, 0)
+    logger.log_metrics({"step": 1, "d_loss": 0.5, "g_loss": 1.5}, 1)
+    logger.log_images("samples", torch.rand(4, 3, 8, 8) * 2 - 1, 1)
+    logger.log_evaluation({"fid": 12.0, "modes_covered": 3, "note": "text is not logged"}, 2)
+    logger.close()
+    assert any(tmp_path.iterdir()), "the logger wrote nothing into the run folder"

@@ -289,3 +289,29 @@ def test_a_critic_run_logs_scores_and_plots_every_logged_value(tmp_path):
     assert "d_real" not in last
     for picture in ("losses.png", "discriminator.png", "extras.png"):
         assert (run / picture).stat().st_size > 1000, picture
+
+
+def test_a_third_party_logger_receives_metrics_samples_and_evaluations(tmp_path):
+    run = tmp_path / "run"
+    assert main(["run", str(RECIPES / "quickstart.yaml"), "train.steps=4", "train.log_every=2",
+                 "train.sample_every=2", "train.checkpoint_every=4", "eval.every=4",
+                 "eval.n_during_training=100", "train.device=cpu", f"train.run_dir={run}",
+                 "train.loggers=[kit_recorder]"]) == 0
+    calls = [json.loads(line) for line in (run / "kit_recorder.jsonl").read_text().splitlines()]
+    assert calls[0] == {"call": "open", "step": 0, "steps": 4}
+    assert [(c["call"], c.get("step")) for c in calls[1:]] == [
+        ("metrics", 2), ("metrics", 4), ("evaluation", 4), ("close", None)]
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(calls[1]["names"])
+    assert "modes_covered" in calls[3]["names"]
+
+
+def test_a_third_party_logger_receives_image_grids(tmp_path, fake_data):
+    run = tmp_path / "run"
+    assert main(["run", str(RECIPES / "dcgan_cifar.yaml"), f"data.root={fake_data}",
+                 "data.verify=false", "generator.ngf=4", "discriminator.ndf=4",
+                 "train.steps=2", "train.batch_size=4", "train.num_samples=4",
+                 "train.device=cpu", f"train.run_dir={run}",
+                 "train.loggers=[{name: kit_recorder, file: calls.jsonl}]"]) == 0
+    calls = [json.loads(line) for line in (run / "calls.jsonl").read_text().splitlines()]
+    images = [c for c in calls if c["call"] == "images"]
+    assert images == [{"call": "images", "step": 2, "name": "samples", "shape": [4, 3, 32, 32]}]

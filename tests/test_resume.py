@@ -179,14 +179,16 @@ def test_speed_options_are_noted_and_left_off_where_unsupported(tmp_path, monkey
     assert trainer.fit().steps == 60
 
 
-def test_tensorboard_is_used_or_its_absence_noted(tmp_path):
-    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.tensorboard=true"])
-    trainer.fit()
+def test_tensorboard_is_used_or_its_absence_said_before_training(tmp_path):
     try:
         import tensorboard  # noqa: F401
     except ImportError:
-        assert any("pip install 'ganzoo[tensorboard]'" in n for n in trainer.notes)
+        with pytest.raises(GanzooError, match=r"train.loggers\[0\]: .*pip install "
+                                               r"'ganzoo\[tensorboard\]'"):
+            make_trainer(tmp_path / "run", [*SHORT, "train.tensorboard=true"])
     else:
+        trainer = make_trainer(tmp_path / "run", [*SHORT, "train.tensorboard=true"])
+        trainer.fit()
         assert list((trainer.run.path / "tensorboard").iterdir())
 
 

@@ -125,7 +125,7 @@ class Trainer:
         self.batches_drawn = 0
         self.stop_signal: int | None = None  # set by SIGINT / SIGTERM (stop_on_signals)
         self.checkpoints = CheckpointStore(run.checkpoints_dir, options.keep_checkpoints)
-        self.tensorboard = self._tensorboard() if self.dist.is_main else None
+        self.loggers = components.loggers if self.dist.is_main else []  # opened by fit
         if self.dist.is_main:
             self.run.write_meta({"sample_kind": "images" if self.is_image else "points",
                                  "image_shape": list(self.G_core.image_shape),
@@ -192,17 +192,6 @@ class Trainer:
             module = DDP(module, device_ids=ids, broadcast_buffers=False)
         return torch.compile(module) if compile_ else module
 
-    def _tensorboard(self) -> Any:
-        if not self.options.tensorboard:
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            self.notes.append("train.tensorboard needs the tensorboard package: "
-                              "pip install 'ganzoo[tensorboard]'; logging JSON lines only")
-            return None
-        return SummaryWriter(str(self.run.path / "tensorboard"))
-
     def autocast(self) -> Any:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
@@ -224,7 +213,17 @@ class Trainer:
         return stats
 
     def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
-        """Train from ``step_done`` to ``options.steps``, logging, sampling and checkpointing."""
+        """Train from ``step_done`` to ``options.steps``, logging, sampling and checkpointing;
+        the loggers of train.loggers are open meanwhile."""
+        for logger in self.loggers:
+            logger.open(self.run.path, self.recipe, self.step_done)
+        try:
+            return self._train(on_log)
+        finally:
+            for logger in self.loggers:
+                logger.close()
+
+    def _train(self, on_log: Callable[[dict[str, Any]], None] | None) -> TrainResult:
         o, main = self.options, self.dist.is_main
         batches = self.c.dataset.batches(o.batch_size, self.device, self.seed,
                                          start=self.batches_drawn)
@@ -244,7 +243,8 @@ class Trainer:
                 last_time, last_step = now, step
                 if main:
                     self.run.log(record)
-                    self.log_tensorboard(record)
+                    for logger in self.loggers:
+                        logger.log_metrics(record, step)
                 check_finite(record)
                 if on_log:
                     on_log(record)
@@ -266,8 +266,6 @@ class Trainer:
                 break
         agree = (parameters_agree(self.G_core, self.dist)
                  and parameters_agree(self.D_core, self.dist))
-        if self.tensorboard is not None:
-            self.tensorboard.close()
         return TrainResult(steps=self.step_done, seconds=time.perf_counter() - start,
                            last=record, checkpoint=str(self.checkpoints.path(self.step_done)),
                            samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree,
@@ -293,6 +291,8 @@ class Trainer:
         G.train(was_training)
         score, direction = best_score(result, self.best)
         self.run.log_eval({"step": step, "score": score, **result["metrics"]})
+        for logger in self.loggers:
+            logger.log_evaluation(result["metrics"], step)
         better = (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
         if score is not None and (self.best_score is None or better(score, self.best_score)):
             self.best_score = score
@@ -317,21 +317,11 @@ class Trainer:
         path = self.run.sample_path(step)
         if self.is_image:
             save_image_grid(fake, path, nrow=self.grid_columns)
-            if self.tensorboard is not None:
-                from torchvision.utils import make_grid
-
-                grid = make_grid(fake[:64].cpu(), normalize=True, value_range=(-1, 1))
-                self.tensorboard.add_image("samples", grid, step)
+            for logger in self.loggers:
+                logger.log_images("samples", fake, step)
         else:
             real = next(self.c.dataset.batches(fake.shape[0], self.device, self.options.seed)).x
             save_point_cloud(real[:, :2], fake[:, :2], path, title=f"step {step}")
-
-    def log_tensorboard(self, record: dict[str, Any]) -> None:
-        if self.tensorboard is None:
-            return
-        for name, value in record.items():
-            if name not in ("step", "elapsed_s"):
-                self.tensorboard.add_scalar(name, value, record["step"])
 
     # ---- state -----------------------------------------------------------------------------
 

@@ -133,6 +133,18 @@ def build_halving(options: HalvingOptions):
     return Halving(options.every)
 
 
+@dataclass
+class RecorderOptions:
+    file: str = "kit_recorder.jsonl"  # in the run folder
+
+
+def build_recorder(options: RecorderOptions):
+    """writes every call it receives, as JSON lines, into a file of the run folder"""
+    from ganzoo_testkit.parts import Recorder
+
+    return Recorder(options.file)
+
+
 def build_brightness(options: None):
     """mean brightness of samples (higher is better, for tests of eval.best)"""
     from ganzoo_testkit.parts import Brightness
@@ -180,3 +192,8 @@ def ganzoo_register_schedules(register):
 @hookimpl
 def ganzoo_register_metrics(register):
     register("kit_brightness", build_brightness)
+
+
+@hookimpl
+def ganzoo_register_loggers(register):
+    register("kit_recorder", build_recorder, options=RecorderOptions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import torch
@@ -13,6 +14,7 @@ from ganzoo.interfaces import (
     Discriminator,
     DOutput,
     Generator,
+    Logger,
     Loss,
     Metric,
     Regularizer,
@@ -180,3 +182,28 @@ class Brightness(Metric):
 
     def compute(self, ctx) -> dict:
         return {"brightness": float(ctx.samples(64).mean())}
+
+
+class Recorder(Logger):
+    def __init__(self, file: str):
+        self.file, self.out = file, None
+
+    def write(self, **record) -> None:
+        self.out.write(json.dumps(record) + "\n")
+
+    def open(self, run_dir, recipe, step) -> None:
+        self.out = open(run_dir / self.file, "a", encoding="utf-8")  # noqa: SIM115
+        self.write(call="open", step=step, steps=recipe["train"]["steps"])
+
+    def log_metrics(self, values, step) -> None:
+        self.write(call="metrics", step=step, names=sorted(values))
+
+    def log_images(self, name, images, step) -> None:
+        self.write(call="images", step=step, name=name, shape=list(images.shape))
+
+    def log_evaluation(self, values, step) -> None:
+        self.write(call="evaluation", step=step, names=sorted(values))
+
+    def close(self) -> None:
+        self.write(call="close")
+        self.out.close()
