@@ -146,6 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs="*", metavar="ARG",
                    help="for a recipe: KEY=VALUE overrides; for a component: NAME [KEY=VALUE...]")
     p.set_defaults(handler="ganzoo.commands.show:show")
+    p = sub.add_parser(
+        "export", help="write a run's generator as safetensors (+ TorchScript or ONNX)",
+        description="Write the sampling generator of a run as safetensors weights, its config, "
+                    "the resolved recipe and a README model card: a folder laid out as a "
+                    "Hugging Face model repository. Load it with ganzoo.load_exported(DIR).")
+    p.add_argument("run_dir", help="the run folder")
+    p.add_argument("--out", required=True, help="a new (or empty) folder")
+    p.add_argument("--format", default="safetensors",
+                   choices=["safetensors", "torchscript", "onnx"],
+                   help="torchscript and onnx are written beside the safetensors weights")
+    p.add_argument("--checkpoint", help="a checkpoint of the run (default: the newest good one), "
+                                        "e.g. best.pt")
+    p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
+    p.set_defaults(handler="ganzoo.commands.share:export")
+
     for p in sub.choices.values():
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks for errors")

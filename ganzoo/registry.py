@@ -34,6 +34,7 @@ class Component:
     # any data (for 'show').
     sample_shape: Callable[[Any], tuple[int, ...]] | None = None
     num_classes: Callable[[Any], int | None] | None = None
+    licence: str = ""  # datasets: the terms of the data, for model cards of exported models
 
     @property
     def where(self) -> str:
@@ -72,6 +73,7 @@ class Register:
         summary: str | None = None,
         sample_shape: Callable[[Any], tuple[int, ...]] | None = None,
         num_classes: Callable[[Any], int | None] | None = None,
+        licence: str = "",
     ) -> None:
         kind = self._kind
         if not isinstance(name, str) or not _NAME.match(name):
@@ -107,6 +109,7 @@ class Register:
                 package=self._package,
                 sample_shape=sample_shape,
                 num_classes=num_classes,
+                licence=licence,
             )
         )
 

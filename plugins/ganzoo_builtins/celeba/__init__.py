@@ -33,4 +33,6 @@ def build(options: CelebAOptions):
 @hookimpl
 def ganzoo_register_datasets(register):
     register("celeba", build, options=CelebAOptions,
-             sample_shape=lambda o: (3, o.image_size, o.image_size))
+             sample_shape=lambda o: (3, o.image_size, o.image_size),
+             licence="CelebA (Liu et al., 2015): for non-commercial research purposes only, "
+                     "by its agreement; the copyright of the images stays with their owners")

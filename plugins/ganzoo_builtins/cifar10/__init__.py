@@ -32,4 +32,6 @@ def build(options: CIFAR10Options):
 def ganzoo_register_datasets(register):
     register("cifar10", build, options=CIFAR10Options,
              sample_shape=lambda o: (3, o.image_size, o.image_size),
-             num_classes=lambda o: 10)
+             num_classes=lambda o: 10,
+             licence="CIFAR-10 (Krizhevsky, 2009), from the 80 Million Tiny Images collection; its "
+                     "authors state no licence: check the terms before commercial use")

@@ -35,4 +35,5 @@ def build(options: GaussianMixtureOptions):
 def ganzoo_register_datasets(register):
     register("gaussian_mixture", build, options=GaussianMixtureOptions,
              sample_shape=lambda o: (2,),
-             num_classes=lambda o: 25 if o.layout == "grid" else 8)
+             num_classes=lambda o: 25 if o.layout == "grid" else 8,
+             licence="synthetic points drawn by ganzoo: no terms attached")

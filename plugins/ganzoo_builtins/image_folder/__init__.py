@@ -34,4 +34,5 @@ def build(options: ImageFolderOptions):
 @hookimpl
 def ganzoo_register_datasets(register):
     register("image_folder", build, options=ImageFolderOptions,
-             sample_shape=lambda o: (o.channels, o.image_size, o.image_size))
+             sample_shape=lambda o: (o.channels, o.image_size, o.image_size),
+             licence="your own images: state their licence here before sharing the model")

@@ -27,8 +27,12 @@ def build(options: MNISTOptions):
     return load_mnist(options)
 
 
+MNIST_TERMS = ("the MNIST database (LeCun, Cortes & Burges); its original page states no licence, "
+               "and it is widely redistributed under CC BY-SA 3.0: check the terms for your use")
+
+
 @hookimpl
 def ganzoo_register_datasets(register):
     register("mnist", build, options=MNISTOptions,
              sample_shape=lambda o: (1, o.image_size, o.image_size),
-             num_classes=lambda o: 10)
+             num_classes=lambda o: 10, licence=MNIST_TERMS)

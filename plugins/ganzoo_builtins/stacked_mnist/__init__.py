@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ganzoo import hookimpl
 from ganzoo.options import one_of, positive
+from ganzoo_builtins.mnist import MNIST_TERMS
 
 
 @dataclass
@@ -33,4 +34,4 @@ def build(options: StackedMNISTOptions):
 def ganzoo_register_datasets(register):
     register("stacked_mnist", build, options=StackedMNISTOptions,
              sample_shape=lambda o: (3, o.image_size, o.image_size),
-             num_classes=lambda o: 1000)
+             num_classes=lambda o: 1000, licence=MNIST_TERMS)

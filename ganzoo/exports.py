@@ -1,0 +1,243 @@
+"""Taking a trained generator out of ganzoo: safetensors weights, a config, the recipe and a
+model card, laid out as a Hugging Face model repository; optionally TorchScript or ONNX too.
+
+    out/
+      README.md            the model card (YAML front matter as the Hub reads it)
+      config.yaml          what rebuilds G: its recipe section, sample shape, classes
+      recipe.yaml          the resolved recipe of the run
+      model.safetensors    G's weights (the EMA weights where the run kept them)
+      generator.torchscript.pt / generator.onnx   with --format torchscript / onnx
+
+``load_exported(out)`` rebuilds G from config.yaml and model.safetensors: no pickle is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+from torch import Tensor, nn
+
+from ganzoo.errors import GanzooError
+from ganzoo.interfaces import Generator
+
+FORMATS = ("safetensors", "torchscript", "onnx")
+CONFIG, WEIGHTS, RECIPE, CARD = "config.yaml", "model.safetensors", "recipe.yaml", "README.md"
+FORMAT_FILES = {"torchscript": "generator.torchscript.pt", "onnx": "generator.onnx"}
+EXPORT_VERSION = 1
+
+
+class Sampler(nn.Module):
+    """G with plain tensor inputs, for tracing: (z) or (z, labels) -> samples."""
+
+    def __init__(self, G: Generator):
+        super().__init__()
+        self.G = G
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.G(z, labels)
+
+
+def export(run: Any, out: str | Path, format: str = "safetensors", weights: str = "ema",
+           checkpoint: str | Path | None = None) -> list[Path]:
+    """Write the run's sampling generator into the folder ``out`` (new or empty); the files
+    written. ``run``: a Run or a run folder. ``format``: safetensors (always written), and
+    torchscript or onnx beside it."""
+    from ganzoo.api import Run
+
+    run = run if isinstance(run, Run) else Run(run)
+    if format not in FORMATS:
+        raise GanzooError(f"--format: expected one of {', '.join(FORMATS)} (got {format!r})")
+    out = prepare_folder(Path(out))
+    G = run.generator(weights, checkpoint, device="cpu")
+    state = latest_state(run, checkpoint)
+    written = [save_weights(G, out / WEIGHTS), save_config(G, run, state, weights, out / CONFIG)]
+    OmegaConf.save(run.recipe, out / RECIPE, resolve=True)
+    written.append(out / RECIPE)
+    if format != "safetensors":
+        written.append(save_traced(G, format, out / FORMAT_FILES[format]))
+    written.append(write_card(run, G, state, weights, written, out / CARD))
+    return written
+
+
+def prepare_folder(out: Path) -> Path:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GanzooError(f"--out {out}: exists and is not an empty folder; choose a new one "
+                          "(an export never overwrites)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanzooError(f"--out {out}: cannot create it ({exc.strerror or exc}); choose a "
+                          "writable place") from None
+    return out
+
+
+def latest_state(run: Any, checkpoint: str | Path | None) -> dict[str, Any]:
+    """The step and recipe of the checkpoint exported (no weights)."""
+    from ganzoo.engine.checkpoint import CheckpointStore, load_checkpoint
+
+    if checkpoint is None:
+        state = CheckpointStore(run.folder.checkpoints_dir).latest_good()[0]
+    else:
+        path = Path(checkpoint)
+        state = load_checkpoint(path if path.exists() else run.folder.checkpoints_dir / path)
+    return {"step": int(state["step"]), "has_ema": state.get("ema") is not None}
+
+
+def save_weights(G: Generator, path: Path) -> Path:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in G.state_dict().items()}
+    save_file(tensors, str(path), metadata={"format": "pt", "library": "ganzoo"})
+    return path
+
+
+def save_config(G: Generator, run: Any, state: dict[str, Any], weights: str, path: Path) -> Path:
+    import ganzoo
+
+    config = {
+        "ganzoo_export": EXPORT_VERSION,
+        "ganzoo_version": ganzoo.__version__,
+        "generator": OmegaConf.to_container(run.recipe.generator, resolve=True),
+        "image_shape": list(G.image_shape),
+        "latent_dim": int(G.latent_dim),
+        "num_classes": G.num_classes if G.conditional else None,
+        "weights": "ema" if weights == "ema" and state["has_ema"] else "raw",
+        "step": state["step"],
+        "output_range": [-1, 1],
+    }
+    OmegaConf.save(OmegaConf.create(config), path)
+    return path
+
+
+def example_inputs(G: Generator, n: int = 2) -> tuple[Tensor, ...]:
+    z = G.sample_latent(n, generator=torch.Generator().manual_seed(0))
+    if G.conditional:
+        return z, torch.arange(n) % G.num_classes
+    return (z,)
+
+
+def save_traced(G: Generator, format: str, path: Path) -> Path:
+    """G traced with a batch dimension free to vary: TorchScript or ONNX."""
+    sampler = Sampler(G).eval()
+    inputs = example_inputs(G)
+    with torch.no_grad():
+        if format == "torchscript":
+            torch.jit.trace(sampler, inputs).save(str(path))
+            return path
+        try:
+            import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
+        except ImportError:
+            raise GanzooError("--format onnx needs the onnx and onnxscript packages: "
+                              "pip install 'ganzoo[onnx]'") from None
+        batch = torch.export.Dim("batch")
+        names = ["z", "labels"][:len(inputs)]
+        torch.onnx.export(sampler, inputs, str(path), input_names=names,
+                          output_names=["samples"], dynamo=True, verbose=False,
+                          external_data=False,
+                          dynamic_shapes=tuple({0: batch} for _ in inputs))
+    return path
+
+
+def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
+    """The generator of an export folder, in eval mode: built from config.yaml by the
+    registered component it names, its weights read from model.safetensors."""
+    from safetensors.torch import load_file
+
+    from ganzoo.api import registry
+    from ganzoo.components import build_one
+    from ganzoo.engine.checkpoint import load_weights
+
+    folder = Path(folder)
+    for name in (CONFIG, WEIGHTS):
+        if not (folder / name).is_file():
+            raise GanzooError(f"'{folder}' is not a ganzoo export (no {name} in it)")
+    config = OmegaConf.load(folder / CONFIG)
+    num_classes = config.get("num_classes")
+    G = build_one(registry(), "generator", config.generator, f"{folder / CONFIG}: generator",
+                  tuple(config.image_shape), num_classes)
+    load_weights(G, load_file(str(folder / WEIGHTS)), "generator", folder / WEIGHTS)
+    return G.to(device).eval()
+
+
+def write_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
+               files: list[Path], path: Path) -> Path:
+    path.write_text(model_card(run, G, state, weights, files), encoding="utf-8")
+    return path
+
+
+def model_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
+               files: list[Path]) -> str:
+    """README.md: what the model is, what it was trained on, how well it does, how to load it."""
+    recipe = run.recipe
+    data = OmegaConf.to_container(recipe.data, resolve=True)
+    component = run.registry.get("dataset", data["name"])
+    from ganzoo.interfaces import is_image_shape
+
+    conditional = f", conditional on {G.num_classes} classes" if G.conditional else ""
+    tags = ["gan", "ganzoo", f"generator-{recipe.generator.name}", f"dataset-{data['name']}"]
+    images = is_image_shape(tuple(G.image_shape))
+    shape = "x".join(map(str, G.image_shape))
+    output = f"images of shape {shape} in [-1, 1]" if images else f"points of shape {shape}"
+    pipeline = (["pipeline_tag: " + ("image-generation" if G.conditional
+                                     else "unconditional-image-generation")] if images else [])
+    data_options = ", ".join(f"{k}={v}" for k, v in data.items() if k != "name")
+    ema = weights == "ema" and state["has_ema"]
+    lines = [
+        "---", "library_name: ganzoo", f"tags: [{', '.join(tags)}]", *pipeline, "---", "",
+        f"# {run.name}", "",
+        f"A GAN generator trained with ganzoo: generator `{recipe.generator.name}` against "
+        f"discriminator `{recipe.discriminator.name}`, loss `{recipe.loss.name}`, on "
+        f"`{data['name']}`{conditional}. It maps z ~ N(0, I) of {G.latent_dim} dimensions "
+        f"to {output}.", "",
+        "## Training", "",
+        f"- data: `{data['name']}` ({data_options})",
+        f"- steps: {state['step']:,} at batch size {recipe.train.batch_size}, "
+        f"seed {recipe.train.seed}",
+        f"- weights: {f'the EMA of G (decay {recipe.train.ema_decay})' if ema else 'G itself'}",
+        "- the full resolved recipe is `recipe.yaml`: `ganzoo run recipe.yaml` trains it again", "",
+        "## Evaluation", "", *evaluation_lines(run), "",
+        "## Data licence", "",
+        component.licence or "not stated by the dataset's plugin: check the data's terms.", "",
+        "## Use", "", "```python", "import ganzoo", "",
+        "G = ganzoo.load_exported('.')   # this folder",
+        "samples = ganzoo.sample(G, 16, seed=0)   # (16, " + ", ".join(map(str, G.image_shape))
+        + ")" + (", classes 0, 1, ... in turn" if G.conditional else ""),
+        "```", "",
+        *format_lines(files), "", "## Files", "",
+        *[f"- `{f.name}`" for f in files], f"- `{CARD}`", "",
+    ]
+    return "\n".join(lines)
+
+
+def evaluation_lines(run: Any) -> list[str]:
+    """The newest evaluation with its protocol, or a line that says there is none."""
+    evaluations = [e for e in run.evaluations if e.get("protocol")]
+    if not evaluations:
+        during = run.evaluations
+        if not during:
+            return ["Not evaluated: `ganzoo eval` on the run folder measures it."]
+        last = during[-1]
+        values = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                           for k, v in last["metrics"].items() if k not in ("step", "score"))
+        return [f"During training, at step {last['step']:,}: {values}."]
+    last = evaluations[-1]
+    lines = ["| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+              for k, v in last["metrics"].items()]
+    protocol = ", ".join(f"{k}: {v}" for k, v in last["protocol"].items())
+    return [*lines, "", f"Protocol: {protocol}.", *[f"Note: {n}" for n in last.get("notes", [])]]
+
+
+def format_lines(files: list[Path]) -> list[str]:
+    names = {f.name for f in files}
+    lines = []
+    if FORMAT_FILES["torchscript"] in names:
+        lines += ["Without ganzoo: `torch.jit.load('generator.torchscript.pt')(z)`"
+                  " (z of shape (N, latent_dim); a conditional G takes (z, labels))."]
+    if FORMAT_FILES["onnx"] in names:
+        lines += ["Without PyTorch: `onnxruntime.InferenceSession('generator.onnx').run(None, "
+                  "{'z': z})` (and `labels`, int64, for a conditional G)."]
+    return lines
