@@ -94,7 +94,8 @@ class Run:
         directions, notes and protocol), oldest first."""
         import json
 
-        during = [{"source": "training", "step": r["step"], "metrics": r, "protocol": {}}
+        during = [{"source": "training", "step": r["step"], "directions": r.pop("directions", {}),
+                   "metrics": r, "protocol": {}}
                   for r in read_json_lines(self.path / "eval.jsonl")]
         after = []
         for path in sorted(self.folder.checkpoints_dir.glob("*.eval.json")):

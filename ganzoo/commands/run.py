@@ -133,9 +133,12 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             if warning not in warned:
                 say(f"[yellow]warning:[/] {escape(warning)}")
         if dist.is_main:
+            from ganzoo.api import Run
             from ganzoo.commands.plots import plot_run
+            from ganzoo.report import write_report
 
             plot_run(run)
+            write_report([Run(run.path)], run.path / "report.html")
             console.print(summary_table(result, run, dist))
             return result
         return None
@@ -256,6 +259,7 @@ def summary_table(result: TrainResult, run: RunFolder, dist: distributed.Dist) -
     table.add_row("checkpoint", result.checkpoint)
     table.add_row("pictures", f"{run.path / 'timeline.png'}, timeline.gif, losses.png, "
                               "discriminator.png")
+    table.add_row("report", str(run.path / "report.html"))
     if dist.enabled:
         table.add_row("ranks", f"{dist.world_size} processes; parameters identical across ranks: "
                                f"{'yes' if result.ranks_agree else 'NO'}")

@@ -290,7 +290,8 @@ class Trainer:
         result = self.evaluator(G, step)
         G.train(was_training)
         score, direction = best_score(result, self.best)
-        self.run.log_eval({"step": step, "score": score, **result["metrics"]})
+        self.run.log_eval({"step": step, "score": score, **result["metrics"],
+                           "directions": result.get("directions", {})})
         for logger in self.loggers:
             logger.log_evaluation(result["metrics"], step)
         better = (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
