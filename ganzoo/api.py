@@ -185,13 +185,16 @@ def train(recipe: str | Path | dict[str, Any] | DictConfig, overrides: Sequence[
     from ganzoo.recipe import compose, load_recipe, train_options
 
     overrides = [*overrides, *([f"train.run_dir={run_dir}"] if run_dir is not None else [])]
+    components, notes = registry(), []
     if isinstance(recipe, str | Path):
-        config, name = load_recipe(recipe, overrides), Path(recipe).stem
+        config, name = load_recipe(recipe, overrides, components, notes), Path(recipe).stem
     else:
-        config, name = compose(recipe, overrides, where="recipe"), "run"
+        config, name = compose(recipe, overrides, "recipe", components, notes), "run"
     train_options(config)
-    result = run_recipe(config, registry(), name=name,
-                        console=Console(quiet=True) if quiet else console)
+    out = Console(quiet=True) if quiet else console
+    for note in notes:
+        out.print(f"note: {note}", markup=False)
+    result = run_recipe(config, components, name=name, console=out)
     if result is None:
         raise GanzooError("nothing was trained: the run folder is already at train.steps")
     return Run(result.run_dir)

@@ -16,7 +16,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from ganzoo.errors import GanzooError
 from ganzoo.options import one_of, positive
-from ganzoo.registry import Component
+from ganzoo.registry import Component, Registry
 
 #: recipe sections that every recipe has -> registry kind.
 COMPONENT_SECTIONS = {
@@ -123,8 +123,11 @@ class RecipeSchema:
     eval: EvalOptions = field(default_factory=EvalOptions)
 
 
-def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
-    """Read a recipe file, apply ``key=value`` overrides and check it against the schema."""
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                registry: Registry | None = None, notes: list[str] | None = None) -> DictConfig:
+    """Read a recipe file, apply ``key=value`` (and ``~key``) overrides and check it against the
+    schema. With a registry, an override that swaps a component (``data.name=...``) drops the
+    file's options the new one does not take; each such drop is added to ``notes``."""
     path = Path(path)
     if path.is_dir():
         raise GanzooError(f"'{path}' is a folder, not a recipe file. Pass the path of a .yaml "
@@ -140,20 +143,33 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise GanzooError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(from_file, DictConfig):
         raise GanzooError(f"{path}: a recipe is a mapping of sections (generator, data, ...)")
-    return compose(from_file, overrides, where=str(path))
+    return compose(from_file, overrides, where=str(path), registry=registry, notes=notes)
 
 
 def compose(
-    base: DictConfig | dict[str, Any], overrides: list[str] | tuple[str, ...] = (), where: str = ""
+    base: DictConfig | dict[str, Any], overrides: list[str] | tuple[str, ...] = (), where: str = "",
+    registry: Registry | None = None, notes: list[str] | None = None,
 ) -> DictConfig:
-    """Merge ``base`` and the dotlist ``overrides`` into the schema and check what is missing."""
+    """Merge ``base`` and the dotlist ``overrides`` into the schema and check what is missing.
+    ``~key`` removes a key of ``base``; for ``registry`` and ``notes`` see ``load_recipe``."""
     for item in overrides:
-        key = item.split("=", 1)[0]
-        if "=" not in item or not key or "" in key.split("."):
-            raise GanzooError(f"Override {item!r} must look like key=value, e.g. train.steps=100")
+        key = item.removeprefix("~").split("=", 1)[0]
+        removal = item.startswith("~")
+        if (removal == ("=" in item)) or not key or "" in key.split("."):
+            raise GanzooError(f"Override {item!r} must look like key=value (train.steps=100) "
+                              "or ~key to remove a key (~data.split)")
+    removals = [item[1:] for item in overrides if item.startswith("~")]
+    overrides = [item for item in overrides if not item.startswith("~")]
     cli = parse_overrides(overrides)
+    base = OmegaConf.create(base)
+    for key in removals:
+        remove_key(base, key, where)
+    if registry is not None:
+        dropped = drop_foreign_options(base, cli, {item.split("=", 1)[0] for item in overrides},
+                                       registry)
+        if notes is not None:
+            notes.extend(dropped)
     try:
-        base = OmegaConf.create(base)
         for item in overrides:  # a whole section given (generator={name: ...}) replaces it
             key = item.split("=", 1)[0]
             if "." not in key and isinstance(cli.get(key), DictConfig) and key in base:
@@ -181,6 +197,46 @@ def compose(
                 f"{section}.name: missing; name the {kind} to use (see 'ganzoo list'){_in(where)}"
             )
     return recipe
+
+
+#: sections whose ``name`` an override may change -> their kind; and the keys of a section that
+#: belong to the recipe rather than to the component (an optimizer's schedule)
+SWAPPABLE = {**COMPONENT_SECTIONS, "augment": "augmentation", "optim_g": "optimizer",
+             "optim_d": "optimizer", "optim_g.schedule": "schedule",
+             "optim_d.schedule": "schedule"}
+NOT_OPTIONS = {"optimizer": ("schedule",)}
+
+
+def remove_key(base: DictConfig, key: str, where: str) -> None:
+    """``~key``: delete ``key`` from the recipe, so that its default applies."""
+    parent_key, _, last = key.rpartition(".")
+    parent = OmegaConf.select(base, parent_key) if parent_key else base
+    if not isinstance(parent, DictConfig) or last not in parent:
+        raise GanzooError(f"~{key}: the recipe has no key {key!r} to remove{_in(where)}")
+    del parent[last]
+
+
+def drop_foreign_options(base: DictConfig, cli: DictConfig, given: set[str],
+                         registry: Registry) -> list[str]:
+    """Where an override renames a section's component (``data.name=image_folder``), remove
+    the section's options from ``base`` that the new component does not take, unless an
+    override sets them too. One note per section names what was dropped."""
+    notes = []
+    for path, kind in SWAPPABLE.items():
+        if f"{path}.name" not in given:
+            continue
+        section = OmegaConf.select(base, path)
+        if not isinstance(section, DictConfig) or section.get("name") is None:
+            continue
+        component = registry.get(kind, OmegaConf.select(cli, f"{path}.name"))
+        keep = {"name", *field_names(component.options), *NOT_OPTIONS.get(kind, ())}
+        dropped = [k for k in section if k not in keep and f"{path}.{k}" not in given]
+        for k in dropped:
+            del section[k]
+        if dropped:
+            notes.append(f"{path}.name is now {component.name!r}, which does not take "
+                         f"{', '.join(f'{path}.{k}' for k in dropped)}: dropped from the recipe")
+    return notes
 
 
 def parse_overrides(overrides: list[str] | tuple[str, ...]) -> DictConfig:

@@ -123,3 +123,40 @@ def test_a_recipe_cannot_name_code_to_run(tmp_path):
     recipe = load_recipe(RECIPES / "quickstart.yaml", ["loss.name=os.system"])
     with pytest.raises(GanzooError, match="Unknown loss 'os.system'"):
         load_registry().get("loss", recipe.loss.name)
+
+
+def test_swapping_a_component_drops_the_options_it_does_not_take(tmp_path, fake_data, capsys):
+    """dcgan_cifar's data section holds CIFAR-10 options (split, verify, download); an image
+    folder takes root and image_size but not those: they are dropped, with one note."""
+    from ganzoo.cli import main
+
+    run = tmp_path / "run"
+    assert main(["run", str(RECIPES / "dcgan_cifar.yaml"), "data.name=image_folder",
+                 f"data.root={fake_data / 'celeba'}", "generator.ngf=4", "discriminator.ndf=4",
+                 "train.steps=2", "train.batch_size=4", "train.device=cpu",
+                 f"train.run_dir={run}"]) == 0
+    out = capsys.readouterr().out
+    assert ("note: data.name is now 'image_folder', which does not take data.split, "
+            "data.download, data.verify: dropped from the recipe") in out
+    saved = OmegaConf.load(run / "recipe.yaml").data
+    assert saved.name == "image_folder" and saved.image_size == 32
+    assert "split" not in saved and "verify" not in saved
+
+
+def test_an_option_set_beside_the_swap_is_kept_and_checked(capsys):
+    """An option given on the command line is the user's: kept, and checked as usual."""
+    from ganzoo.cli import main
+
+    assert main(["run", str(RECIPES / "dcgan_cifar.yaml"), "data.name=image_folder",
+                 "data.root=/nowhere", "data.split=train"]) == 2
+    assert "data.split: unknown key" in capsys.readouterr().err
+
+
+def test_a_key_can_be_removed_so_that_its_default_applies(tmp_path):
+    recipe = load_recipe(RECIPES / "quickstart.yaml", ["~data.std", "~train.steps"])
+    assert "std" not in recipe.data
+    assert recipe.train.steps == 1000  # the schema's default
+    with pytest.raises(GanzooError, match=r"~data.nope: the recipe has no key 'data.nope'"):
+        load_recipe(RECIPES / "quickstart.yaml", ["~data.nope"])
+    with pytest.raises(GanzooError, match=r"or ~key to remove a key"):
+        load_recipe(RECIPES / "quickstart.yaml", ["~data.std=3"])

@@ -42,6 +42,10 @@ def warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
+def note(message: str) -> None:
+    console.print(f"[yellow]note:[/] {escape(message)}")
+
+
 def print_wide(renderable: RenderableType) -> None:
     """Print at the renderable's natural width, even past a narrow terminal's, uncut."""
     from rich.measure import Measurement

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ganzoo.commands.common import console as default_console
-from ganzoo.commands.common import load_registry_with_warnings
+from ganzoo.commands.common import load_registry_with_warnings, note
 from ganzoo.components import build_components
 from ganzoo.engine import distributed
 from ganzoo.engine.runs import RunFolder
@@ -28,8 +28,11 @@ from ganzoo.registry import Registry
 
 def run(args: argparse.Namespace) -> int:
     registry = load_registry_with_warnings()
-    recipe = load_recipe(args.recipe, args.overrides)
+    notes: list[str] = []
+    recipe = load_recipe(args.recipe, args.overrides, registry, notes)
     train_options(recipe)  # every mistake is reported before anything is built
+    for line in notes:
+        note(line)
 
     result = run_recipe(recipe, registry, name=Path(args.recipe).stem, console=default_console)
     return exit_code(result)

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Group
 from rich.table import Table
 
-from ganzoo.commands.common import load_registry_with_warnings, print_wide
+from ganzoo.commands.common import load_registry_with_warnings, note, print_wide
 from ganzoo.components import build_one, conditional_classes
 from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
@@ -149,5 +149,9 @@ def show(args: argparse.Namespace) -> int:
         return 0
     from ganzoo.recipe import load_recipe
 
-    print_wide(show_recipe(load_recipe(args.target, args.rest), registry))
+    notes: list[str] = []
+    recipe = load_recipe(args.target, args.rest, registry, notes)
+    for line in notes:
+        note(line)
+    print_wide(show_recipe(recipe, registry))
     return 0

@@ -33,5 +33,5 @@ def ganzoo_register_datasets(register):
     register("cifar10", build, options=CIFAR10Options,
              sample_shape=lambda o: (3, o.image_size, o.image_size),
              num_classes=lambda o: 10,
-             licence="CIFAR-10 (Krizhevsky, 2009), from the 80 Million Tiny Images collection; its "
-                     "authors state no licence: check the terms before commercial use")
+             licence="CIFAR-10 (Krizhevsky, 2009) has no formal licence; cite the technical "
+                     "report, Learning Multiple Layers of Features from Tiny Images")

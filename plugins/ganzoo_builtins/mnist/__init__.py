@@ -27,8 +27,7 @@ def build(options: MNISTOptions):
     return load_mnist(options)
 
 
-MNIST_TERMS = ("the MNIST database (LeCun, Cortes & Burges); its original page states no licence, "
-               "and it is widely redistributed under CC BY-SA 3.0: check the terms for your use")
+MNIST_TERMS = "MNIST by Yann LeCun and Corinna Cortes, CC BY-SA 3.0"
 
 
 @hookimpl
