@@ -18,7 +18,8 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 API = {"Run": "ganzoo.api", "build": "ganzoo.api", "evaluate": "ganzoo.api",
        "load_run": "ganzoo.api", "train": "ganzoo.api", "sample": "ganzoo.api",
        "to_pil": "ganzoo.api", "to_pil_images": "ganzoo.api",
-       "export": "ganzoo.exports", "load_exported": "ganzoo.exports"}
+       "export": "ganzoo.exports", "load_exported": "ganzoo.exports",
+       "write_report": "ganzoo.report"}
 
 __all__ = ["__version__", "hookimpl", *API]
 
