@@ -51,7 +51,7 @@ ZOO = {
     "cgan_mnist": Entry("Mirza & Osindero 2014", "class-conditional MLP (concatenation)",
                         ["train.steps=20000", "train.sample_every=5000"]),
     "acgan_mnist": Entry("Odena et al. 2017", "auxiliary classifier D",
-                         ["train.steps=6000", "generator.ngf=32", "discriminator.ndf=32"]),
+                         ["train.steps=10000", "generator.ngf=32", "discriminator.ndf=32"]),
     "dcgan_cifar": Entry("Radford et al. 2015", "DCGAN on CIFAR-10",
                          [*SMALL_IMAGES, "generator.ngf=16", "discriminator.ndf=16"],
                          f"FID 48.29 ({STUDIO})"),

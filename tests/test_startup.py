@@ -25,3 +25,12 @@ def test_list_and_help_import_no_heavy_module():
     loaded = modules_after("from ganzoo.cli import main\nmain(['list'])\n"
                            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass")
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
+def test_importing_ganzoo_and_reaching_its_api_imports_no_heavy_module():
+    """The Python API is there on 'import ganzoo', without side effects: torch comes only
+    when a function that needs it runs."""
+    loaded = modules_after("import ganzoo\nganzoo.train, ganzoo.load_run, ganzoo.Run, "
+                           "ganzoo.build, ganzoo.evaluate")
+    assert "ganzoo.api" in loaded
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
