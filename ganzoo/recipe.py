@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from ganzoo.errors import GanzooError
@@ -159,11 +159,15 @@ def compose(
             raise GanzooError(f"Override {item!r} must look like key=value (train.steps=100) "
                               "or ~key to remove a key (~data.split)")
     removals = [item[1:] for item in overrides if item.startswith("~")]
-    overrides = [item for item in overrides if not item.startswith("~")]
+    indexed = [item for item in overrides if any(part.isdigit() for part in
+                                                 item.split("=", 1)[0].split("."))]
+    overrides = [item for item in overrides if not item.startswith("~") and item not in indexed]
     cli = parse_overrides(overrides)
     base = OmegaConf.create(base)
     for key in removals:
         remove_key(base, key, where)
+    for item in indexed:  # regularizers.0.weight=5: into the list's entry
+        set_list_entry(base, item, where)
     if registry is not None:
         dropped = drop_foreign_options(base, cli, {item.split("=", 1)[0] for item in overrides},
                                        registry)
@@ -214,6 +218,36 @@ def remove_key(base: DictConfig, key: str, where: str) -> None:
     if not isinstance(parent, DictConfig) or last not in parent:
         raise GanzooError(f"~{key}: the recipe has no key {key!r} to remove{_in(where)}")
     del parent[last]
+
+
+def set_list_entry(base: DictConfig, item: str, where: str) -> None:
+    """``key.N.option=value``: set an option of entry N of a list in the recipe."""
+    key = item.split("=", 1)[0]
+    value = OmegaConf.select(parse_overrides([item]), key)
+    parts = key.split(".")
+    container: Any = base
+    for depth, part in enumerate(parts[:-1]):
+        inside = None
+        if isinstance(container, ListConfig) and part.isdigit() and int(part) < len(container):
+            inside = container[int(part)]
+        elif isinstance(container, DictConfig):
+            inside = container.get(part)
+        if inside is None:
+            raise GanzooError(f"{'.'.join(parts[:depth + 1])}: the recipe has no such entry "
+                              f"(for {item!r}){_in(where)}")
+        container = inside
+    last = parts[-1]
+    if not isinstance(container, DictConfig | ListConfig):
+        raise GanzooError(f"{'.'.join(parts[:-1])}: holds a single value, not a list or "
+                          f"mapping (for {item!r}){_in(where)}")
+    if isinstance(container, ListConfig):
+        if not last.isdigit() or int(last) >= len(container):
+            raise GanzooError(f"{key}: the recipe has no such entry{_in(where)}")
+        last = int(last)
+    try:
+        container[last] = value
+    except OmegaConfBaseException as exc:
+        raise GanzooError(_explain(exc, prefix="", where=where)) from None
 
 
 def drop_foreign_options(base: DictConfig, cli: DictConfig, given: set[str],

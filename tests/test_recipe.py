@@ -160,3 +160,15 @@ def test_a_key_can_be_removed_so_that_its_default_applies(tmp_path):
         load_recipe(RECIPES / "quickstart.yaml", ["~data.nope"])
     with pytest.raises(GanzooError, match=r"or ~key to remove a key"):
         load_recipe(RECIPES / "quickstart.yaml", ["~data.std=3"])
+
+
+def test_an_entry_of_a_list_can_be_overridden_by_its_index():
+    recipe = load_recipe(RECIPES / "quickstart.yaml",
+                         ["regularizers.0.every=4", "generator.hidden_dims.0=32"])
+    assert recipe.regularizers[0].every == 4 and recipe.regularizers[0].name == "r1"
+    assert list(recipe.generator.hidden_dims)[0] == 32
+    for bad, message in (("regularizers.3.every=4", "regularizers.3: the recipe has no such"),
+                         ("generator.hidden_dims.9=1", "generator.hidden_dims.9: the recipe"),
+                         ("train.steps.0=3", "train.steps: holds a single value")):
+        with pytest.raises(GanzooError, match=message):
+            load_recipe(RECIPES / "quickstart.yaml", [bad])
