@@ -13,6 +13,11 @@ from ganzoo.recipe import load_recipe, train_options
 from ganzoo.registry import Registry
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+#: the quickstart without BatchNorm in G, R1 and the lr decay: tests of bit-exact resume across
+#: processes and thread counts, of DDP and of compile check the engine, and batch statistics
+#: summed in another order (another thread count) or a schedule would blur what they compare
+PLAIN = ["generator.batch_norm=false", "regularizers=[]", "optim_g.schedule.name=constant",
+         "optim_d.schedule.name=constant"]
 
 
 def make_trainer(run_dir: Path, overrides: list[str], recipe: str = "quickstart.yaml",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import make_trainer
+from helpers import PLAIN, make_trainer
 
 from ganzoo import hookimpl
 from ganzoo.cli import main
@@ -213,7 +213,7 @@ def torchrun(*args: str, fresh: Path | None = None) -> subprocess.CompletedProce
 DDP_RUN = ["train.batch_size=16", "train.log_every=10", "train.sample_every=30",
            "train.checkpoint_every=10", "train.device=cpu", "generator.hidden_dims=[16]",
            "discriminator.hidden_dims=[16]", "discriminator.dropout=0.2",
-           "regularizers=[{name: kit_r1, weight: 1, every: 2}]"]
+           *PLAIN, "regularizers=[{name: kit_r1, weight: 1, every: 2}]"]
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import PLAIN
 
 from ganzoo import hookimpl
 from ganzoo.cli import main
@@ -169,7 +170,7 @@ def test_no_checkpoint_ever_holds_nan_weights(tmp_path):
 
 def test_resume_applies_what_can_change_and_refuses_the_rest(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["run", *QUICK, f"train.run_dir={run}", "train.steps=10"]) == 0
+    assert main(["run", *QUICK, *PLAIN, f"train.run_dir={run}", "train.steps=10"]) == 0
     capsys.readouterr()
     assert main(["resume", str(run), "train.batch_size=32"]) == 2
     err = capsys.readouterr().err
@@ -190,7 +191,7 @@ def test_resume_applies_what_can_change_and_refuses_the_rest(tmp_path, capsys):
 SIGNAL_RUN = [str(RECIPES / "quickstart.yaml"), "train.steps=1000", "train.batch_size=32",
               "train.log_every=50", "train.sample_every=100000", "train.checkpoint_every=100000",
               "train.device=cpu", "generator.hidden_dims=[32]", "discriminator.hidden_dims=[32]",
-              "discriminator.dropout=0.2", "augment={name: kit_flip, rate: 0.05}"]
+              "discriminator.dropout=0.2", "augment={name: kit_flip, rate: 0.05}", *PLAIN]
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 import torch
-from helpers import make_trainer
+from helpers import PLAIN, make_trainer
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ganzoo.engine.checkpoint import load_checkpoint
@@ -50,7 +50,7 @@ def test_bf16_channels_last_and_fused_adam_train_a_dcgan(tmp_path, fake_data):
 def test_compiled_steps_match_eager_steps(tmp_path):
     small = ["train.steps=3", "train.batch_size=16", "train.device=cpu", "train.log_every=1",
              "train.sample_every=100", "generator.hidden_dims=[16]",
-             "discriminator.hidden_dims=[16]"]
+             "discriminator.hidden_dims=[16]", *PLAIN]
     eager = make_trainer(tmp_path / "eager", small)
     compiled = make_trainer(tmp_path / "comp", [*small, "train.compile=true"])
     assert compiled.notes == [] and compiled.G is not compiled.G_core
