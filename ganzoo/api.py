@@ -35,6 +35,11 @@ __all__ = ["Run", "build", "evaluate", "load_run", "registry", "sample", "to_pil
 WEIGHTS = ("ema", "raw")
 
 
+def check_weights(weights: str) -> None:
+    if weights not in WEIGHTS:
+        raise GanzooError(f"weights: expected 'ema' or 'raw' (got {weights!r})")
+
+
 def registry() -> Registry:
     """Every registered component, built-in and third-party, as the plugins now installed
     give them (conflicts and broken plugins are warned about)."""
@@ -67,9 +72,9 @@ class Run:
     def name(self) -> str:
         return self.path.name
 
-    @property
+    @functools.cached_property
     def recipe(self) -> DictConfig:
-        """The resolved recipe the run was trained with."""
+        """The resolved recipe the run was trained with (read once)."""
         from ganzoo.recipe import compose
 
         return compose(OmegaConf.load(self.folder.recipe_path), where=str(self.folder.recipe_path))
@@ -129,16 +134,21 @@ class Run:
         the EMA weights where the run kept them, 'raw' G's own."""
         from ganzoo.sampling import load_generator
 
-        if weights not in WEIGHTS:
-            raise GanzooError(f"weights: expected 'ema' or 'raw' (got {weights!r})")
-        target = self.path if checkpoint is None else Path(checkpoint)
-        if checkpoint is not None and not target.exists():
-            target = self.folder.checkpoints_dir / str(checkpoint)
+        check_weights(weights)
+        target = self.checkpoint_target(checkpoint)
         key = (weights, str(target), device or "auto")
         if key not in self._generators:
             self._generators[key] = load_generator(target, self.registry, weights == "ema",
                                                    device or "auto")[0]
         return self._generators[key]
+
+    def checkpoint_target(self, checkpoint: str | Path | None = None) -> Path:
+        """What ``load_generator`` reads: the run folder (its newest good checkpoint), a
+        checkpoint path, or a file name in the run's checkpoints/ folder ('best.pt')."""
+        if checkpoint is None:
+            return self.path
+        path = Path(checkpoint)
+        return path if path.exists() else self.folder.checkpoints_dir / path
 
     def sample(self, n: int, labels: Any = None, seed: int = 0, device: str | None = None,
                weights: str = "ema", checkpoint: str | Path | None = None) -> Tensor:
@@ -259,8 +269,7 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
         extra: dict[str, Any] = {}
     else:
         where = target.path if isinstance(target, Run) else Path(target)
-        if weights not in WEIGHTS:
-            raise GanzooError(f"weights: expected 'ema' or 'raw' (got {weights!r})")
+        check_weights(weights)
         G, state, checkpoint = load_generator(where, components, weights == "ema", device)
         if data is not None:
             eval_overrides.append(f"data={json.dumps(data)}")  # JSON is YAML: one section

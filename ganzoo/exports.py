@@ -45,14 +45,18 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
     """Write the run's sampling generator into the folder ``out`` (new or empty); the files
     written. ``run``: a Run or a run folder. ``format``: safetensors (always written), and
     torchscript or onnx beside it."""
-    from ganzoo.api import Run
+    from ganzoo.api import Run, check_weights
+    from ganzoo.sampling import load_generator
 
     run = run if isinstance(run, Run) else Run(run)
     if format not in FORMATS:
         raise GanzooError(f"--format: expected one of {', '.join(FORMATS)} (got {format!r})")
+    check_weights(weights)
     out = prepare_folder(Path(out))
-    G = run.generator(weights, checkpoint, device="cpu")
-    state = latest_state(run, checkpoint)
+    G, checkpoint_state, _ = load_generator(run.checkpoint_target(checkpoint), run.registry,
+                                            weights == "ema", "cpu")
+    state = {"step": int(checkpoint_state["step"]),
+             "has_ema": checkpoint_state.get("ema") is not None}
     written = [save_weights(G, out / WEIGHTS), save_config(G, run, state, weights, out / CONFIG)]
     OmegaConf.save(run.recipe, out / RECIPE, resolve=True)
     written.append(out / RECIPE)
@@ -72,18 +76,6 @@ def prepare_folder(out: Path) -> Path:
         raise GanzooError(f"--out {out}: cannot create it ({exc.strerror or exc}); choose a "
                           "writable place") from None
     return out
-
-
-def latest_state(run: Any, checkpoint: str | Path | None) -> dict[str, Any]:
-    """The step and recipe of the checkpoint exported (no weights)."""
-    from ganzoo.engine.checkpoint import CheckpointStore, load_checkpoint
-
-    if checkpoint is None:
-        state = CheckpointStore(run.folder.checkpoints_dir).latest_good()[0]
-    else:
-        path = Path(checkpoint)
-        state = load_checkpoint(path if path.exists() else run.folder.checkpoints_dir / path)
-    return {"step": int(state["step"]), "has_ema": state.get("ema") is not None}
 
 
 def save_weights(G: Generator, path: Path) -> Path:

@@ -363,3 +363,13 @@ def field_names(object_type: Any) -> list[str]:
 
 def _in(where: str) -> str:
     return f" (in {where})" if where else ""
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """{'train': {'steps': 3}} -> {'train.steps': 3}"""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    items: dict[str, Any] = {}
+    for key, inner in value.items():
+        items.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+    return items

@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ganzoo.api import Run
+from ganzoo.recipe import flatten
 
 #: logged values that are bookkeeping, not curves of the game
 BOOKKEEPING = ("step", "elapsed_s", "images_per_s")
@@ -90,8 +91,6 @@ def training_seconds(rows: list[dict[str, Any]]) -> float:
 
 def flat_recipe(run: Run) -> dict[str, Any]:
     """The resolved recipe as {'train.steps': 3000, ...}."""
-    from ganzoo.commands.run import flatten
-
     return flatten(OmegaConf.to_container(run.recipe, resolve=True))
 
 

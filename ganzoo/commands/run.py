@@ -22,7 +22,7 @@ from ganzoo.engine import distributed
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.trainer import Trainer, TrainResult, stop_on_signals
 from ganzoo.errors import GanzooError
-from ganzoo.recipe import load_recipe, train_options
+from ganzoo.recipe import flatten, load_recipe, train_options
 from ganzoo.registry import Registry
 
 
@@ -77,16 +77,6 @@ def check_resume_changes(saved: DictConfig, new: DictConfig) -> None:
                 f"{key}: cannot change when resuming (it was {before.get(key)!r}, now "
                 f"{after.get(key)!r}); resume without it, or start a new run with "
                 "'ganzoo run' and a new train.run_dir")
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """{'train': {'steps': 3}} -> {'train.steps': 3}"""
-    if not isinstance(value, dict):
-        return {prefix: value}
-    items: dict[str, Any] = {}
-    for key, inner in value.items():
-        items.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
-    return items
 
 
 def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Console,
