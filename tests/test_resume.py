@@ -17,6 +17,7 @@ from helpers import PLAIN, make_trainer
 from ganzoo import hookimpl
 from ganzoo.cli import main
 from ganzoo.engine.checkpoint import load_checkpoint
+from ganzoo.engine.ema import CALIBRATION_BATCHES
 from ganzoo.engine.runs import RunFolder
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
@@ -165,6 +166,30 @@ def test_ema_follows_g_and_gives_the_samples(tmp_path):
         assert torch.allclose(ema, 0.5 * old + 0.5 * g)
     assert trainer.sampling_generator is trainer.ema.model
     assert not any(p.requires_grad for p in trainer.ema.model.parameters())
+
+
+def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights(tmp_path):
+    """The quickstart's G has BatchNorm: the EMA G's running statistics, as sampled and
+    saved, are the averages over the calibration batches of its own first layer's outputs,
+    not the live G's; the next update copies the live ones again for training."""
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.ema_decay=0.5", "train.steps=3"])
+    batches = trainer.c.dataset.batches(16, trainer.device, 0)
+    for _ in range(3):
+        trainer.step(batches)
+    G_ema = trainer.sampling_generator
+    first, norm = G_ema.net[0], G_ema.net[1]
+    with torch.no_grad():
+        outputs = [first(z) for z, _ in trainer.calibration_inputs()]
+    assert len(outputs) == CALIBRATION_BATCHES
+    assert torch.allclose(norm.running_mean, torch.cat(outputs).mean(0), atol=1e-5)
+    assert torch.allclose(norm.running_var, torch.stack([o.var(0) for o in outputs]).mean(0),
+                          rtol=1e-4)
+    live_mean = trainer.G_core.net[1].running_mean
+    assert not torch.allclose(norm.running_mean, live_mean)
+    saved = trainer.state_dict()["ema"]["net.1.running_mean"]
+    assert torch.equal(saved, norm.running_mean)
+    trainer.step(batches)
+    assert torch.equal(trainer.ema.model.net[1].running_mean, trainer.G_core.net[1].running_mean)
 
 
 def test_speed_options_are_noted_and_left_off_where_unsupported(tmp_path, monkeypatch):

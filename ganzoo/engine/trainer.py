@@ -22,7 +22,7 @@ from torch import Tensor
 from ganzoo.components import Components
 from ganzoo.engine.checkpoint import CheckpointStore, load_weights, save_atomic
 from ganzoo.engine.distributed import Dist, all_gather, any_rank, parameters_agree
-from ganzoo.engine.ema import EMA
+from ganzoo.engine.ema import CALIBRATION_BATCHES, EMA
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.runtime import pick_device, rng_state, seed_everything, set_rng_state
 from ganzoo.engine.step import GameStep, Player
@@ -304,8 +304,23 @@ class Trainer:
 
     @property
     def sampling_generator(self) -> Generator:
-        """The EMA weights when there are any: they give the better samples."""
-        return self.ema.model if self.ema is not None else self.G_core
+        """The EMA weights when there are any (their BatchNorm statistics recomputed for
+        them): they give the better samples."""
+        if self.ema is None:
+            return self.G_core
+        self.ema.calibrate(self.calibration_inputs)
+        return self.ema.model
+
+    def calibration_inputs(self) -> Iterator[tuple[Tensor, Tensor | None]]:
+        """The G inputs EMA.calibrate averages over: the same batches at every call, drawn
+        from an RNG of their own so that training's random streams are untouched."""
+        rng = torch.Generator(device=self.device).manual_seed(self.seed + 3)
+        n = self.options.batch_size
+        for _ in range(CALIBRATION_BATCHES):
+            z = self.G_core.sample_latent(n, self.device, rng)
+            labels = (torch.randint(self.num_classes, (n,), device=self.device, generator=rng)
+                      if self.num_classes else None)
+            yield z, labels
 
     @torch.no_grad()
     def save_samples(self, step: int) -> None:
@@ -344,7 +359,7 @@ class Trainer:
             "discriminator": self.D_core.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
-            "ema": self.ema.model.state_dict() if self.ema is not None else None,
+            "ema": self.sampling_generator.state_dict() if self.ema is not None else None,
             "augmentation": (self.c.augmentation.state_dict()
                              if self.c.augmentation is not None else None),
             "regularizers": [entry.regularizer.state_dict() for entry in self.c.regularizers],
