@@ -2,6 +2,7 @@
 write it (with the command, the device and the versions) to docs/zoo.md.
 
     python bench/zoo.py --scale cpu [--recipes quickstart,cgan_mnist] [--out docs/zoo.md]
+    python bench/zoo.py --scale cpu --recipes quickstart --seeds 0,1,2,3,4   # the spread
     python bench/zoo.py --scale gpu --extractor-path inception-2015-12-05-fid.torchscript.pt
 
 --scale cpu: short runs that finish on a laptop's CPU, with cheap measures: mode coverage and
@@ -15,6 +16,7 @@ A figure that was not measured is written "not measured", never guessed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import subprocess
 import sys
 import time
@@ -179,35 +181,43 @@ def main() -> None:
     parser.add_argument("--recipes", default=",".join(ZOO), help="comma-separated names")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "zoo")
     parser.add_argument("--extractor-path", default="", help="for --scale gpu: the FID network")
+    parser.add_argument("--seeds", default="", help="train.seed values, comma-separated: one "
+                        "run of each recipe per seed, to show the spread (default: the recipe's)")
     parser.add_argument("--out", type=Path, default=None, help="write the page here too")
     args = parser.parse_args()
     device = pick(args.device)
     from rich.console import Console
     from rich.table import Table
 
+    seeds = [int(seed) for seed in args.seeds.split(",")] if args.seeds else [None]
     rows = []
-    for recipe in args.recipes.split(","):
+    for recipe, seed in itertools.product(args.recipes.split(","), seeds):
         entry = ZOO[recipe]
         overrides = [*data_overrides(recipe, args.data_root), f"train.device={device.type}"]
         if args.scale == "cpu":
             overrides += entry.cpu
-        run_dir = args.runs / args.scale / f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = recipe if seed is None else f"{recipe}-seed{seed}"
+        if seed is not None:
+            overrides.append(f"train.seed={seed}")
+        run_dir = args.runs / args.scale / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
         seconds = train(recipe, overrides, run_dir)
         measured = (cheap_measures(run_dir, args.data_root) if args.scale == "cpu"
                     else fid(run_dir, args.extractor_path))
         steps = torch.load(sorted((run_dir / "checkpoints").glob("step_*.pt"))[-1],
                            weights_only=True)["step"]
-        rows.append([f"`{recipe}`", entry.paper, entry.shows, f"{steps:,}", f"{seconds:.0f}",
+        label = f"`{recipe}`" + ("" if seed is None else f" (seed {seed})")
+        rows.append([label, entry.paper, entry.shows, f"{steps:,}", f"{seconds:.0f}",
                      device_name(device), measured, entry.published])
-        print(f"{recipe}: {steps} steps in {seconds:.0f} s: {measured}", flush=True)
+        print(f"{name}: {steps} steps in {seconds:.0f} s: {measured}", flush=True)
     table = Table(title=f"the zoo at {args.scale} scale", show_lines=False)
     for column in ("recipe", "steps", "wall s", "measured here", "published"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row[0].strip("`"), row[3], row[4], row[6], row[7])
+        table.add_row(row[0].replace("`", ""), row[3], row[4], row[6], row[7])
     Console().print(table)
     if args.out:
-        command = f"python bench/zoo.py --scale {args.scale}"
+        command = f"python bench/zoo.py --scale {args.scale}" + (
+            f" --recipes {args.recipes} --seeds {args.seeds}" if args.seeds else "")
         args.out.write_text(page(rows, command, device_name(device)), encoding="utf-8")
         print(f"wrote {args.out}")
 
