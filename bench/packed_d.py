@@ -4,12 +4,12 @@
 
 pacgan_grid's D stays at chance in training (its loss sits at 2 ln 2). This separates D from
 the game: the recipe's D (``pacgan`` around its ``mlp``; m = 1 is the plain ``mlp``) is trained
-alone, with the recipe's optimizer, to tell real grid points from a fixed fake distribution that
-covers the square and has found no mode (uniform on [-5, 5]^2), for a number of steps. A D that
-can see the modes drives its loss (real + fake binary cross-entropy, 1.386 at chance) down; one
-that cannot stays near 1.386. Same batch of 256 points in every case: packs of m hold 256 / m
-scores. Printed: the loss (mean of the last 100 steps) at the given steps, and the held-out
-accuracy on 10,240 fresh points per side.
+alone, with the recipe's optimizer, on the recipe's data, to tell real grid points from a fixed
+fake distribution that covers the square and has found no mode (uniform on [-5, 5]^2), for a
+number of steps. A D that can see the modes drives its loss (real + fake binary cross-entropy,
+1.386 at chance) down; one that cannot stays near 1.386. Same batch of 256 points in every
+case: packs of m hold 256 / m scores. Printed: the loss (mean of the last 100 steps) at the
+given steps, and the held-out accuracy on 10,240 fresh points per side.
 """
 
 from __future__ import annotations
@@ -32,23 +32,18 @@ BATCH = 256
 CHECKPOINTS = (250, 500, 1000, 2000, 4000, 8000)
 
 
-def packed_discriminator(m: int) -> torch.nn.Module:
-    """The recipe's D with packs of m (m = 1: its inner D alone)."""
+def recipe_section(name: str) -> dict:
     from omegaconf import OmegaConf
 
-    section = OmegaConf.to_container(OmegaConf.load(RECIPE).discriminator)
-    inner = section["inner"]
+    return OmegaConf.to_container(OmegaConf.load(RECIPE)[name], resolve=True)
+
+
+def packed_discriminator(m: int) -> torch.nn.Module:
+    """The recipe's D with packs of m (m = 1: its inner D alone)."""
+    inner = recipe_section("discriminator")["inner"]
     if m == 1:
         return ganzoo.build("discriminator", inner.pop("name"), image_shape=(2,), **inner)
     return ganzoo.build("discriminator", "pacgan", m=m, inner=inner, image_shape=(2,))
-
-
-def real_points(n: int, rng: torch.Generator) -> torch.Tensor:
-    from ganzoo_builtins.gaussian_mixture.mixture import mixture_modes
-
-    modes = mixture_modes("grid")
-    which = torch.randint(len(modes), (n,), generator=rng)
-    return modes[which] + 0.05 * torch.randn(n, 2, generator=rng)
 
 
 def fake_points(n: int, rng: torch.Generator) -> torch.Tensor:
@@ -56,14 +51,20 @@ def fake_points(n: int, rng: torch.Generator) -> torch.Tensor:
 
 
 def train_alone(m: int, steps: int, seed: int) -> dict[str, float]:
+    """D trained on the recipe's data (drawn by its dataset) against uniform fakes, with the
+    recipe's optim_d (schedule aside); its loss at CHECKPOINTS and held-out accuracy."""
     torch.manual_seed(seed)
     D = packed_discriminator(m)
-    lr, betas = 1e-3, (0.5, 0.999)  # pacgan_grid's optim_d
-    opt = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    optim = recipe_section("optim_d")
+    optim.pop("schedule", None)
+    opt = ganzoo.build("optimizer", optim.pop("name"), params=D.parameters(), **optim)
+    data = recipe_section("data")
+    data = ganzoo.build("dataset", data.pop("name"), **data)
+    reals = data.batches(BATCH, torch.device("cpu"), seed)
     rng = torch.Generator().manual_seed(seed + 1)
     losses, row, start = [], {}, time.perf_counter()
     for step in range(1, steps + 1):
-        real, fake = D(real_points(BATCH, rng)), D(fake_points(BATCH, rng))
+        real, fake = D(next(reals).x), D(fake_points(BATCH, rng))
         loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
                 + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
         opt.zero_grad(set_to_none=True)
@@ -74,8 +75,8 @@ def train_alone(m: int, steps: int, seed: int) -> dict[str, float]:
             row[f"loss@{step}"] = sum(losses[-100:]) / len(losses[-100:])
     with torch.no_grad():  # a pack is scored once; its m samples share the score
         n = 10_240
-        right = ((D(real_points(n, rng)) > 0).float().mean()
-                 + (D(fake_points(n, rng)) < 0).float().mean())
+        held_out = next(data.batches(n, torch.device("cpu"), seed + 1)).x
+        right = (D(held_out) > 0).float().mean() + (D(fake_points(n, rng)) < 0).float().mean()
     row["accuracy"] = float(right / 2)
     row["seconds"] = time.perf_counter() - start
     return row
