@@ -159,8 +159,8 @@ def compose(
             raise GanzooError(f"Override {item!r} must look like key=value (train.steps=100) "
                               "or ~key to remove a key (~data.split)")
     removals = [item[1:] for item in overrides if item.startswith("~")]
-    indexed = [item for item in overrides if any(part.isdigit() for part in
-                                                 item.split("=", 1)[0].split("."))]
+    indexed = [item for item in overrides if not item.startswith("~") and any(
+        part.isdigit() for part in item.split("=", 1)[0].split("."))]
     overrides = [item for item in overrides if not item.startswith("~") and item not in indexed]
     cli = parse_overrides(overrides)
     base = OmegaConf.create(base)
