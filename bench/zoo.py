@@ -122,7 +122,8 @@ def cheap_measures(run_dir: Path, root: Path) -> str:
         mixture = build_one(registry, "dataset", state["recipe"]["data"], "data")
         result = mixture.mode_coverage(generate(G, 2500, seed=1))
         return (f"{result['modes_covered']}/25 modes, {result['high_quality_share']:.0%} high "
-                f"quality, reverse KL {result['reverse_kl']:.3f} (2,500 samples)")
+                f"quality, mode spread {result['mode_spread']:.2f}, reverse KL "
+                f"{result['reverse_kl']:.3f} (2,500 samples)")
     if data != "mnist":
         return "not measured at this scale"
     from ganzoo_builtins.mnist.classifier import classify, digit_classifier

@@ -95,6 +95,8 @@ def save_config(G: Generator, run: Any, state: dict[str, Any], weights: str, pat
         "generator": OmegaConf.to_container(run.recipe.generator, resolve=True),
         "image_shape": list(G.image_shape),
         "latent_dim": int(G.latent_dim),
+        "latent_categories": int(G.latent_categories),  # a one-hot code ends z (ClusterGAN)
+        "latent_std": float(G.latent_std),  # of z's Gaussian part
         "num_classes": G.num_classes if G.conditional else None,
         "weights": "ema" if weights == "ema" and state["has_ema"] else "raw",
         "step": state["step"],
@@ -182,8 +184,7 @@ def model_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
         f"# {run.name}", "",
         f"A GAN generator trained with ganzoo: generator `{recipe.generator.name}` against "
         f"discriminator `{recipe.discriminator.name}`, loss `{recipe.loss.name}`, on "
-        f"`{data['name']}`{conditional}. It maps z ~ N(0, I) of {G.latent_dim} dimensions "
-        f"to {output}.", "",
+        f"`{data['name']}`{conditional}. It maps {G.latent_description()} to {output}.", "",
         "## Training", "",
         f"- data: `{data['name']}` ({data_options})",
         f"- steps: {state['step']:,} at batch size {recipe.train.batch_size}, "

@@ -48,12 +48,18 @@ class Generator(nn.Module, ABC):
 
     Image generators return values in [-1, 1] (a tanh output), matching how datasets scale images.
     A conditional generator sets ``conditional = True`` and ``num_classes``.
+    A generator may set ``latent_categories`` and ``latent_std`` for ClusterGAN's prior
+    (Mukherjee et al., 2019): z is then N(0, latent_std^2 I) followed by a one-hot code drawn
+    uniformly from ``latent_categories`` (part of ``latent_dim``). A G from a connected prior
+    must spend some samples between the modes of the data; from this one it need not.
     """
 
     latent_dim: int
     image_shape: tuple[int, ...]
     conditional: bool = False  # True where forward uses the labels
     num_classes: int | None = None
+    latent_categories: int = 0  # the one-hot code's length at the end of z; 0: none
+    latent_std: float = 1.0  # of z's Gaussian part
 
     @abstractmethod
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -65,8 +71,24 @@ class Generator(nn.Module, ABC):
         device: torch.device | str | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Draw n latent vectors from the standard normal prior p(z)."""
-        return torch.randn(n, self.latent_dim, device=device, generator=generator)
+        """Draw n latent vectors from the prior p(z): N(0, I) unless the class says otherwise."""
+        gaussian = self.latent_dim - self.latent_categories
+        z = torch.randn(n, gaussian, device=device, generator=generator)
+        if self.latent_std != 1.0:
+            z = z * self.latent_std
+        if not self.latent_categories:
+            return z
+        codes = torch.randint(self.latent_categories, (n,), device=device, generator=generator)
+        return torch.cat([z, nn.functional.one_hot(codes, self.latent_categories).to(z.dtype)],
+                         dim=1)
+
+    def latent_description(self) -> str:
+        """The prior in words, for summaries and model cards."""
+        if not self.latent_categories:
+            return f"z ~ N(0, I) of {self.latent_dim} dimensions"
+        gaussian = self.latent_dim - self.latent_categories
+        return (f"z of N(0, {self.latent_std:g}^2 I) in {gaussian} dimensions and a one-hot "
+                f"code of {self.latent_categories} categories")
 
 
 class Discriminator(nn.Module, ABC):

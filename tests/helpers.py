@@ -13,7 +13,7 @@ from ganzoo.recipe import load_recipe, train_options
 from ganzoo.registry import Registry
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
-#: the quickstart without BatchNorm in G, R1 and the lr decay: tests of bit-exact resume across
+#: the quickstart without R1 and the lr decay (nor BatchNorm in G): tests of bit-exact resume across
 #: processes and thread counts, of DDP and of compile check the engine, and batch statistics
 #: summed in another order (another thread count) or a schedule would blur what they compare
 PLAIN = ["generator.batch_norm=false", "regularizers=[]", "optim_g.schedule.name=constant",

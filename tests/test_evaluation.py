@@ -157,6 +157,17 @@ def test_mode_measures_on_samples_of_the_mixture_itself():
     # In 2-D, the mass of a Gaussian within 3 std is 1 - exp(-9/2), about 98.9%.
     assert result["high_quality_share"] == pytest.approx(1 - math.exp(-4.5), abs=0.005)
     assert result["reverse_kl"] < 0.01
+    assert result["mode_spread"] == pytest.approx(1.0, abs=0.03)
+
+
+def test_mode_spread_sees_modes_narrower_than_the_data():
+    data = grid()
+    real = next(data.batches(5000, torch.device("cpu"), 0))
+    narrow = data.modes[real.labels] + 0.5 * (real.x - data.modes[real.labels])
+    result = data.mode_coverage(narrow)
+    # Every point is now within 1.5 std of its mode: a perfect high-quality share, half the width.
+    assert result["high_quality_share"] == 1.0 and result["modes_covered"] == 25
+    assert result["mode_spread"] == pytest.approx(0.5, abs=0.02)
 
 
 def test_mode_measures_when_all_points_sit_on_one_mode():
@@ -172,7 +183,7 @@ def test_mode_measures_when_points_are_off_every_mode():
     points = data.modes + 1.0  # halfway between modes, far beyond 3 std
     result = mixture_coverage(points, data.modes, data.std)
     assert result["modes_covered"] == 0 and result["high_quality_share"] == 0.0
-    assert math.isnan(result["reverse_kl"])
+    assert math.isnan(result["reverse_kl"]) and math.isnan(result["mode_spread"])
 
 
 def test_a_mode_needs_a_fifth_of_its_fair_share():
@@ -233,7 +244,8 @@ def test_eval_on_a_quickstart_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(run), "--n", "2500"]) == 0
     out = capsys.readouterr().out
-    for field in ("modes_covered", "high_quality_share", "reverse_kl", "n_mode_samples"):
+    for field in ("modes_covered", "high_quality_share", "reverse_kl", "mode_spread",
+                  "n_mode_samples"):
         assert field in out
     saved = json.loads((run / "checkpoints" / "step_0000030.eval.json").read_text())
     assert saved["metrics"]["modes_total"] == 25

@@ -169,10 +169,11 @@ def test_ema_follows_g_and_gives_the_samples(tmp_path):
 
 
 def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights(tmp_path):
-    """The quickstart's G has BatchNorm: the EMA G's running statistics, as sampled and
-    saved, are the averages over the calibration batches of its own first layer's outputs,
-    not the live G's; the next update copies the live ones again for training."""
-    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.ema_decay=0.5", "train.steps=3"])
+    """With BatchNorm in G, the EMA G's running statistics, as sampled and saved, are the
+    averages over the calibration batches of its own first layer's outputs, not the live G's;
+    the next update copies the live ones again for training."""
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "generator.batch_norm=true",
+                                              "train.ema_decay=0.5", "train.steps=3"])
     batches = trainer.c.dataset.batches(16, trainer.device, 0)
     for _ in range(3):
         trainer.step(batches)

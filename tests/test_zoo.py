@@ -150,6 +150,49 @@ def test_spectral_norm_keeps_the_largest_singular_value_near_one():
             assert sigma.item() == pytest.approx(1.0, abs=0.05), name
 
 
+def test_clustergan_prior_is_gaussian_then_a_uniform_one_hot_code(capsys):
+    G = build_one(REGISTRY, "generator", {"name": "mlp", "latent_dim": 2, "hidden_dims": [16],
+                                          "latent_categories": 5, "latent_std": 0.3},
+                  "generator", (2,), None)
+    assert G.latent_dim == 7 and G.net[0].in_features == 7
+    z = G.sample_latent(20000, generator=torch.Generator().manual_seed(0))
+    gaussian, code = z[:, :2], z[:, 2:]
+    assert gaussian.std(dim=0) == pytest.approx(torch.full((2,), 0.3), abs=0.01)
+    assert torch.equal(code.sum(dim=1), torch.ones(20000)) and set(code.unique().tolist()) == {0, 1}
+    assert code.mean(dim=0) == pytest.approx(torch.full((5,), 0.2), abs=0.01)
+    assert G(z[:4]).shape == (4, 2)
+    assert "2 dimensions and a one-hot code of 5 categories" in G.latent_description()
+
+    from ganzoo.cli import main
+
+    assert main(["show", "generator", "mlp", "latent_dim=2", "latent_categories=5"]) == 0
+    assert "z (7, 5 of them a one-hot code)" in capsys.readouterr().out
+
+
+def test_kaiming_init_keeps_the_signal_of_a_relu_mlp_generator():
+    torch.manual_seed(0)
+    options = {"name": "mlp", "latent_dim": 64, "hidden_dims": [512] * 4, "output": "linear"}
+    signal = {}
+    for init in ("default", "kaiming"):
+        G = build_one(REGISTRY, "generator", {**options, "init": init}, "generator", (64,), None)
+        signal[init] = G(torch.randn(256, 64)).pow(2).mean().sqrt().item()
+    for layer in G.net:
+        if isinstance(layer, torch.nn.Linear):  # He et al.: std sqrt(2 / fan_in), zero biases
+            assert layer.weight.std().item() == pytest.approx((2 / layer.in_features) ** 0.5,
+                                                              rel=0.05)
+            assert not layer.bias.any()
+    # He's init keeps the RMS of the signal (about 1 here); PyTorch's shrinks it layer by layer.
+    assert 0.5 < signal["kaiming"] < 2 and signal["default"] < 0.1
+
+
+def test_the_standard_prior_draws_what_it_always_drew():
+    # latent_std 1 and no code must leave z (and so every seeded run) exactly as before.
+    G = build_one(REGISTRY, "generator", {"name": "mlp", "latent_dim": 3, "hidden_dims": [16]},
+                  "generator", (2,), None)
+    z = G.sample_latent(8, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(z, torch.randn(8, 3, generator=torch.Generator().manual_seed(5)))
+
+
 def test_show_prints_spectral_norm_layers_with_their_parameters(capsys):
     from ganzoo.cli import main
 

@@ -95,7 +95,8 @@ def conditioning(network: Generator | Discriminator) -> str:
 
 def generator_table(G: Generator, name: str) -> Table:
     rows = trace_layers(G, torch.zeros(2, G.latent_dim), example_labels(G))
-    title = (f"generator {name}: z ({G.latent_dim}){conditioning(G)} -> "
+    code = f", {G.latent_categories} of them a one-hot code" if G.latent_categories else ""
+    title = (f"generator {name}: z ({G.latent_dim}{code}){conditioning(G)} -> "
              f"{format_shape(G.image_shape)}")
     return layer_table(title, rows, first_size=1)
 

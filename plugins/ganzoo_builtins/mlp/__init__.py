@@ -16,9 +16,21 @@ class MLPGeneratorOptions:
     batch_norm: bool = False
     conditioning: str = "none"  # none | concat: a label embedding joins z (cGAN, Mirza 2014)
     output: str = "auto"  # auto: tanh for images, linear for points | tanh | linear
+    # ClusterGAN's prior (Mukherjee et al., 2019): a one-hot code of this many categories joins
+    # z, whose Gaussian part has std latent_std. 0: z ~ N(0, I) alone.
+    latent_categories: int = 0
+    latent_std: float = 1.0
+    # default: PyTorch's | kaiming: He et al. (2015), normal with the ReLU gain, zero biases.
+    # Without BatchNorm, PyTorch's default shrinks the signal layer by layer; He's keeps it.
+    init: str = "default"
 
     def __post_init__(self) -> None:
         positive("latent_dim", self.latent_dim)
+        one_of("init", self.init, ("default", "kaiming"))
+        if self.latent_categories < 0:
+            raise ValueError(f"latent_categories: must be 0 (none) or more "
+                             f"(got {self.latent_categories!r})")
+        positive("latent_std", self.latent_std)
         positive_list("hidden_dims", self.hidden_dims)
         one_of("activation", self.activation, ("relu", "leaky_relu"))
         one_of("output", self.output, ("auto", "tanh", "linear"))

@@ -17,14 +17,15 @@ class MLPGenerator(Generator):
     def __init__(self, options: MLPGeneratorOptions, image_shape: tuple[int, ...],
                  num_classes: int | None = None):
         super().__init__()
-        self.latent_dim = options.latent_dim
+        self.latent_categories, self.latent_std = options.latent_categories, options.latent_std
+        self.latent_dim = options.latent_dim + options.latent_categories
         self.image_shape = tuple(image_shape)
         self.conditional = conditioning_mode(options.conditioning, num_classes,
                                              "generator") == "concat"
         self.num_classes = num_classes
         act = nn.ReLU if options.activation == "relu" else lambda: nn.LeakyReLU(0.2)
         layers: list[nn.Module] = []
-        width = options.latent_dim + (num_classes if self.conditional else 0)
+        width = self.latent_dim + (num_classes if self.conditional else 0)
         for hidden in options.hidden_dims:
             layers.append(nn.Linear(width, hidden))
             if options.batch_norm:
@@ -38,6 +39,12 @@ class MLPGenerator(Generator):
         if output == "tanh":
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
+        if options.init == "kaiming":
+            slope = 0.0 if options.activation == "relu" else 0.2
+            for layer in self.net:
+                if isinstance(layer, nn.Linear):
+                    nn.init.kaiming_normal_(layer.weight, a=slope, nonlinearity="leaky_relu")
+                    nn.init.zeros_(layer.bias)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         if self.conditional:  # cGAN: the one-hot label joins z
