@@ -42,8 +42,9 @@ MIMICRY = "Mimicry (Lee & Town, 2020)"
 STUDIO = "StudioGAN (Kang et al., 2023)"
 SMALL_IMAGES = ["train.steps=40", "train.batch_size=16", "train.log_every=10"]
 ZOO = {
-    "quickstart": Entry("Goodfellow et al. 2014",
-                        "the GAN on 25 Gaussians (BatchNorm in G, lazy R1, linear decay)"),
+    "quickstart": Entry("Goodfellow et al. 2014; Mukherjee et al. 2019",
+                        "the GAN on 25 Gaussians (ClusterGAN's prior, He init, lazy R1, "
+                        "linear decay)"),
     "pacgan_grid": Entry("Lin et al. 2018", "packing against mode collapse"),
     "mlp_mnist": Entry("Goodfellow et al. 2014", "the vanilla GAN on digits",
                        ["train.steps=2000"]),
