@@ -120,8 +120,8 @@ def test_resume_with_a_changed_architecture_names_the_tensor(points_run, tmp_pat
     recipe.generator.hidden_dims = [4]  # edited after the run started
     OmegaConf.save(recipe, run / "recipe.yaml")
     one_line_error(capsys, ["resume", str(run), "train.steps=4"],
-                   "the checkpoint's generator does not fit the recipe's (net.0.weight is (8, 2) "
-                   "in the checkpoint but (4, 2) here); was the recipe changed")
+                   "the checkpoint's generator does not fit the recipe's (net.0.weight is (8, 52) "
+                   "in the checkpoint but (4, 52) here); was the recipe changed")
 
 
 def test_extractor_path_that_is_not_torchscript(tmp_path, fake_data, capsys):
