@@ -87,8 +87,8 @@ def balanced_labels(n: int, num_classes: int | None) -> Tensor | None:
 
 
 def generator_input(G: Generator, labels: Tensor | None = None):
-    """G as a torch-fidelity generative model: z ~ N(0, I) in, uint8 RGB images out. A
-    conditional G takes the given labels in order, batch after batch."""
+    """G as a torch-fidelity generative model: z ~ N(0, I) in (mapped to G's prior), uint8
+    RGB images out. A conditional G takes the given labels in order, batch after batch."""
     from torch_fidelity import GenerativeModelBase
 
     class FromGanzoo(GenerativeModelBase):
@@ -115,7 +115,7 @@ def generator_input(G: Generator, labels: Tensor | None = None):
             if labels is not None:
                 y = labels[self.used:self.used + len(z)].to(device)
                 self.used += len(z)
-            return to_uint8_rgb(self.G(z.to(device), y))
+            return to_uint8_rgb(self.G(self.G.prior_from_normal(z.to(device)), y))
 
     return FromGanzoo()
 

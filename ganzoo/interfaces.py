@@ -82,6 +82,17 @@ class Generator(nn.Module, ABC):
         return torch.cat([z, nn.functional.one_hot(codes, self.latent_categories).to(z.dtype)],
                          dim=1)
 
+    def prior_from_normal(self, z: Tensor) -> Tensor:
+        """z ~ N(0, I) of ``latent_dim`` as a draw of this G's prior, for callers that draw z
+        themselves (torch-fidelity): the Gaussian part scaled by ``latent_std``, the code the
+        one-hot of the argmax of its entries (uniform over the categories)."""
+        if not self.latent_categories:
+            return z if self.latent_std == 1.0 else z * self.latent_std
+        gaussian = self.latent_dim - self.latent_categories
+        code = z[:, gaussian:].argmax(dim=1)
+        return torch.cat([z[:, :gaussian] * self.latent_std,
+                          nn.functional.one_hot(code, self.latent_categories).to(z.dtype)], dim=1)
+
     def latent_description(self) -> str:
         """The prior in words, for summaries and model cards."""
         if not self.latent_categories:

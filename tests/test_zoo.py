@@ -165,6 +165,12 @@ def test_clustergan_prior_is_gaussian_then_a_uniform_one_hot_code(capsys):
 
     from ganzoo.cli import main
 
+    # torch-fidelity draws z ~ N(0, I) itself: mapped to the same prior
+    mapped = G.prior_from_normal(torch.randn(20000, 7, generator=torch.Generator().manual_seed(1)))
+    assert mapped[:, :2].std(dim=0) == pytest.approx(torch.full((2,), 0.3), abs=0.01)
+    assert torch.equal(mapped[:, 2:].sum(dim=1), torch.ones(20000))
+    assert mapped[:, 2:].mean(dim=0) == pytest.approx(torch.full((5,), 0.2), abs=0.01)
+
     assert main(["show", "generator", "mlp", "latent_dim=2", "latent_categories=5"]) == 0
     assert "z (7, 5 of them a one-hot code)" in capsys.readouterr().out
 
@@ -191,6 +197,7 @@ def test_the_standard_prior_draws_what_it_always_drew():
                   "generator", (2,), None)
     z = G.sample_latent(8, generator=torch.Generator().manual_seed(5))
     assert torch.equal(z, torch.randn(8, 3, generator=torch.Generator().manual_seed(5)))
+    assert G.prior_from_normal(z) is z
 
 
 def test_show_prints_spectral_norm_layers_with_their_parameters(capsys):
