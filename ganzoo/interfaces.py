@@ -72,26 +72,29 @@ class Generator(nn.Module, ABC):
         generator: torch.Generator | None = None,
     ) -> Tensor:
         """Draw n latent vectors from the prior p(z): N(0, I) unless the class says otherwise."""
-        gaussian = self.latent_dim - self.latent_categories
-        z = torch.randn(n, gaussian, device=device, generator=generator)
-        if self.latent_std != 1.0:
-            z = z * self.latent_std
-        if not self.latent_categories:
-            return z
-        codes = torch.randint(self.latent_categories, (n,), device=device, generator=generator)
-        return torch.cat([z, nn.functional.one_hot(codes, self.latent_categories).to(z.dtype)],
-                         dim=1)
+        gaussian = torch.randn(n, self.latent_dim - self.latent_categories, device=device,
+                               generator=generator)
+        codes = (torch.randint(self.latent_categories, (n,), device=device, generator=generator)
+                 if self.latent_categories else None)
+        return self.compose_latent(gaussian, codes)
 
     def prior_from_normal(self, z: Tensor) -> Tensor:
         """z ~ N(0, I) of ``latent_dim`` as a draw of this G's prior, for callers that draw z
-        themselves (torch-fidelity): the Gaussian part scaled by ``latent_std``, the code the
-        one-hot of the argmax of its entries (uniform over the categories)."""
+        themselves (torch-fidelity): the code is the argmax of its entries, uniform over the
+        categories."""
         if not self.latent_categories:
-            return z if self.latent_std == 1.0 else z * self.latent_std
+            return self.compose_latent(z, None)
         gaussian = self.latent_dim - self.latent_categories
-        code = z[:, gaussian:].argmax(dim=1)
-        return torch.cat([z[:, :gaussian] * self.latent_std,
-                          nn.functional.one_hot(code, self.latent_categories).to(z.dtype)], dim=1)
+        return self.compose_latent(z[:, :gaussian], z[:, gaussian:].argmax(dim=1))
+
+    def compose_latent(self, gaussian: Tensor, codes: Tensor | None) -> Tensor:
+        """z from its Gaussian part drawn at std 1 (scaled here by ``latent_std``) and the
+        categories of its code (None: no code)."""
+        z = gaussian if self.latent_std == 1.0 else gaussian * self.latent_std
+        if codes is None:
+            return z
+        return torch.cat([z, nn.functional.one_hot(codes, self.latent_categories).to(z.dtype)],
+                         dim=1)
 
     def latent_description(self) -> str:
         """The prior in words, for summaries and model cards."""
