@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig
+from torch import nn
 
 from ganzoo.data import check_batch_size
 from ganzoo.engine.runtime import seed_everything
@@ -24,15 +26,16 @@ from ganzoo.errors import GanzooError
 from ganzoo.interfaces import (
     Augmentation,
     Dataset,
-    Discriminator,
-    Generator,
+    Field,
+    Game,
     Logger,
     Loss,
     Regularizer,
+    Role,
     Schedule,
 )
 from ganzoo.kinds import KINDS, base_class
-from ganzoo.recipe import PLAYERS, as_dict, component_options, field_names
+from ganzoo.recipe import as_dict, component_options, field_names
 from ganzoo.registry import Registry
 
 # (registry, key path) of the build under way, for build_nested
@@ -42,28 +45,47 @@ _BUILDING: contextvars.ContextVar[tuple[Registry, str] | None] = contextvars.Con
 
 @dataclass
 class RegularizerEntry:
-    """A regularizer as the recipe uses it: how much and how often; ``name`` is what its
-    penalty is logged as (its component name, numbered when a recipe uses it twice)."""
+    """A regularizer as the recipe uses it: on which role, how much and how often; ``name`` is
+    what its penalty is logged as (its component name, numbered when a recipe uses it twice)."""
 
     name: str
     regularizer: Regularizer
     weight: float = 1.0
     every: int = 1
+    role: str = ""  # the role whose objective it joins; '' means regularizer.player
+
+    def __post_init__(self) -> None:
+        self.role = self.role or self.regularizer.player
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """What one role's network was built for: the sample shape it makes or scores, the input
+    image it takes (a generator with an input) and the class count (None: unconditional)."""
+
+    image_shape: tuple[int, ...]
+    input_shape: tuple[int, ...] | None = None
+    num_classes: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"image_shape": list(self.image_shape), "num_classes": self.num_classes,
+                "input_shape": list(self.input_shape) if self.input_shape else None}
 
 
 @dataclass
 class Components:
-    """What a recipe names, built: the parts of the game the engine plays."""
+    """What a recipe names, built: the game, its networks by role, and the parts it plays with."""
 
-    generator: Generator
-    discriminator: Discriminator
+    game: Game
+    networks: dict[str, nn.Module]  # role -> its network
+    shapes: dict[str, NetworkShape]  # role -> what its network was built for
     loss: Loss
     dataset: Dataset
     augmentation: Augmentation | None = None
     regularizers: list[RegularizerEntry] = field(default_factory=list)
     conditional: bool = False
-    schedules: dict[str, Schedule] = field(default_factory=dict)  # player -> its schedule
-    # make_optimizer('optim_g' | 'optim_d', parameters, fused) -> the player's optimizer
+    schedules: dict[str, Schedule] = field(default_factory=dict)  # optimizer section -> schedule
+    # make_optimizer(optimizer section, parameters, fused) -> that section's optimizer
     make_optimizer: Callable[[str, Any, bool], Any] | None = None
     loggers: list[Logger] = field(default_factory=list)  # train.loggers, not yet opened
 
@@ -71,16 +93,27 @@ class Components:
     def num_classes(self) -> int | None:
         return self.dataset.num_classes if self.conditional else None
 
+    @property
+    def optimizers(self) -> dict[str, list[str]]:
+        """Optimizer section -> the roles it updates, in the game's order."""
+        groups: dict[str, list[str]] = {}
+        for name, role in self.game.roles.items():
+            groups.setdefault(role.optimizer, []).append(name)
+        return groups
+
+    def roles_of_kind(self, kind: str) -> list[str]:
+        return [name for name, role in self.game.roles.items() if role.kind == kind]
+
 
 def build_one(registry: Registry, kind: str, config: DictConfig | dict[str, Any], path: str,
-              *args: Any) -> Any:
+              *args: Any, **kwargs: Any) -> Any:
     """Build the ``kind`` that a recipe section (``name`` plus options) at ``path`` names."""
     section = as_dict(config)
     component = registry.get(kind, section.get("name"))
     options = component_options(component, section, path)
     token = _BUILDING.set((registry, path))
     try:
-        value = component.build(options, *args)
+        value = component.build(options, *args, **kwargs)
     except GanzooError:
         raise
     except ImportError as exc:  # an optional package it needs is not installed
@@ -113,42 +146,119 @@ def build_nested(kind: str, config: DictConfig | dict[str, Any], key: str, *args
 
 
 def build_components(recipe: DictConfig, registry: Registry) -> Components:
-    """Build the recipe's dataset, networks, loss, augmentation and regularizers.
+    """Build the recipe's dataset, game, networks by role, loss, augmentation and regularizers.
 
     Seeds every RNG first (``train.seed``), so that initial weights are reproducible too.
-    The dataset comes first: the networks take their sample shape and classes from it.
+    The dataset comes first: the networks take their shapes and classes from its fields, and
+    a field the game needs but the data lacks is refused here, before anything trains.
     """
     seed_everything(int(recipe.train.seed))
     dataset = build_one(registry, "dataset", recipe.data, "data")
     check_batch_size(int(recipe.train.batch_size), len(dataset))  # before any folder is made
     num_classes = conditional_classes(recipe, dataset.num_classes)
-    shape = tuple(dataset.image_shape)
+    game = build_game(registry, recipe)
+    fields = dataset.fields
+    check_fields(game, fields, recipe)
+    shapes = {role: network_shape(role, spec, fields, num_classes)
+              for role, spec in game.roles.items()}
+    networks = {role: build_network(registry, recipe, role, spec, shapes[role])
+                for role, spec in game.roles.items()}
     components = Components(
-        generator=build_one(registry, "generator", recipe.generator, "generator", shape,
-                            num_classes),
-        discriminator=build_one(registry, "discriminator", recipe.discriminator,
-                                "discriminator", shape, num_classes),
+        game=game, networks=networks, shapes=shapes,
         loss=build_one(registry, "loss", recipe.loss, "loss"),
         dataset=dataset,
         augmentation=(build_one(registry, "augmentation", recipe.augment, "augment")
                       if recipe.augment is not None else None),
-        regularizers=build_regularizers(recipe, registry),
+        regularizers=build_regularizers(recipe, registry, list(game.roles)),
         conditional=bool(recipe.conditional),
-        schedules={player: build_schedule(registry, recipe, key)
-                   for key, player in PLAYERS.items()},
-        make_optimizer=functools.partial(build_optimizer, registry, recipe),
         loggers=build_loggers(recipe, registry),
     )
+    components.schedules = {key: build_schedule(registry, recipe, key)
+                            for key in components.optimizers}
+    components.make_optimizer = functools.partial(build_optimizer, registry, recipe)
     check_conditioning(components, recipe)
-    multiple = components.discriminator.batch_multiple
-    if recipe.train.batch_size % multiple:
-        raise GanzooError(f"train.batch_size: {recipe.train.batch_size} is not a multiple of "
-                          f"{multiple}, the number of samples discriminator "
-                          f"{recipe.discriminator.name!r} scores together")
-    for key in PLAYERS:  # the optimizers' options are checked before anything trains
+    for role in components.roles_of_kind("discriminator"):
+        multiple = networks[role].batch_multiple
+        if recipe.train.batch_size % multiple:
+            raise GanzooError(f"train.batch_size: {recipe.train.batch_size} is not a multiple "
+                              f"of {multiple}, the number of samples {role} "
+                              f"{recipe[role].name!r} scores together")
+    for key in components.optimizers:  # their options are checked before anything trains
         section = optimizer_section(recipe, key, registry)
         component_options(registry.get("optimizer", section["name"]), section, key)
     return components
+
+
+def build_game(registry: Registry, recipe: DictConfig) -> Game:
+    """The recipe's game, whose roles must be those it was registered with (the recipe's
+    sections were checked against those)."""
+    game = build_one(registry, "game", recipe.game, "game")
+    registered = registry.get("game", recipe.game.name).roles
+    if dict(game.roles) != dict(registered):
+        raise GanzooError(f"game.name: game {recipe.game.name!r} built roles "
+                          f"{', '.join(game.roles)}, not the {', '.join(registered)} it was "
+                          "registered with; register it with roles=TheGame.roles")
+    return game
+
+
+def check_fields(game: Game, fields: dict[str, Field], recipe: DictConfig) -> None:
+    """Every field the game needs is one the dataset's batches hold."""
+    for name, why in game.needs(bool(recipe.conditional)).items():
+        if name not in fields:
+            raise GanzooError(f"data.name: game {recipe.game.name!r} needs the data field "
+                              f"{name!r} ({why}), but dataset {recipe.data.name!r} gives "
+                              f"{', '.join(fields) or 'none'}; use a dataset with that field "
+                              "(see 'ganzoo list datasets') or another game")
+
+
+def network_shape(role: str, spec: Role, fields: dict[str, Field],
+                  num_classes: int | None) -> NetworkShape:
+    """The shapes a role's network is built for, from the data fields it makes or scores."""
+    names = (spec.field,) if isinstance(spec.field, str) else tuple(spec.field)
+    shapes = [tuple(fields[name].shape) for name in names]
+    shape = shapes[0]
+    if len(shapes) > 1:  # fields side by side on the channels: the rest must agree
+        if any(s[1:] != shape[1:] for s in shapes):
+            sizes = ", ".join("x".join(map(str, s)) for s in shapes)
+            raise GanzooError(f"{role}: the fields {', '.join(names)} it scores side by side "
+                              f"differ in size ({sizes})")
+        shape = (sum(s[0] for s in shapes), *shape[1:])
+    input_shape = tuple(fields[spec.input].shape) if spec.input else None
+    return NetworkShape(shape, input_shape, num_classes)
+
+
+def build_network(registry: Registry, recipe: DictConfig, role: str, spec: Role,
+                  shape: NetworkShape) -> nn.Module:
+    """The network of one role; a generator with an input is given ``input_shape`` too."""
+    section = recipe[role]
+    kwargs = {}
+    if shape.input_shape is not None:
+        component = registry.get(spec.kind, section.name)
+        if not takes_keyword(component.build, "input_shape"):
+            raise GanzooError(f"{role}.name: {component.where} takes no input image, but role "
+                              f"{role!r} of game {recipe.game.name!r} makes field "
+                              f"{spec.field!r} from field {spec.input!r}; use a generator whose "
+                              "build takes input_shape (see 'ganzoo list generators')")
+        kwargs["input_shape"] = shape.input_shape
+    network = build_one(registry, spec.kind, section, role, shape.image_shape,
+                        shape.num_classes, **kwargs)
+    made_input = getattr(network, "input_shape", None)
+    if spec.kind == "generator" and (tuple(made_input) if made_input else None) != \
+            shape.input_shape:
+        wanted = ("noise" if shape.input_shape is None
+                  else f"images of shape {'x'.join(map(str, shape.input_shape))}")
+        raise GanzooError(f"{role}.name: generator {section.name!r} takes "
+                          f"{'noise' if not made_input else 'x'.join(map(str, made_input))}, "
+                          f"but role {role!r} of game {recipe.game.name!r} feeds it {wanted}")
+    return network
+
+
+def takes_keyword(function: Callable[..., Any], name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def conditional_classes(recipe: DictConfig, dataset_classes: int | None) -> int | None:
@@ -163,35 +273,40 @@ def conditional_classes(recipe: DictConfig, dataset_classes: int | None) -> int 
 
 
 def check_conditioning(c: Components, recipe: DictConfig) -> None:
-    """A network that reads labels needs a conditional run, and a conditional run needs G to."""
-    for section, network in (("generator", c.generator), ("discriminator", c.discriminator)):
+    """A network that reads labels needs a conditional run, and a conditional run needs its
+    generators to read them."""
+    for role, network in c.networks.items():
         if network.conditional and not c.conditional:
-            raise GanzooError(f"{section}.name: {recipe[section].name!r} is conditional (it reads "
+            raise GanzooError(f"{role}.name: {recipe[role].name!r} is conditional (it reads "
                               "class labels); set conditional: true, with a labelled dataset")
-    if c.conditional and not c.generator.conditional:
-        raise GanzooError(f"conditional: true, but generator {recipe.generator.name!r} ignores "
-                          "labels; use a conditional generator or set conditional: false")
+    for role in c.roles_of_kind("generator"):
+        if c.conditional and not c.networks[role].conditional:
+            raise GanzooError(f"conditional: true, but {role} {recipe[role].name!r} ignores "
+                              "labels; use a conditional generator or set conditional: false")
 
 
-def build_regularizers(recipe: DictConfig, registry: Registry) -> list[RegularizerEntry]:
+def build_regularizers(recipe: DictConfig, registry: Registry,
+                       roles: list[str]) -> list[RegularizerEntry]:
     entries = []
     for i, config in enumerate(recipe.regularizers):
         path = f"regularizers[{i}]"
         section = as_dict(config)
         weight, every = section.pop("weight", 1.0), section.pop("every", 1)
+        role = section.pop("role", None)
         if not isinstance(weight, int | float) or weight < 0:
             raise GanzooError(f"{path}.weight: must be a number >= 0 (got {weight!r})")
         if not isinstance(every, int) or every < 1:
             raise GanzooError(f"{path}.every: must be a whole number >= 1 (got {every!r})")
         regularizer = build_one(registry, "regularizer", section, path)
-        if regularizer.player not in PLAYERS.values():
-            raise GanzooError(f"{path}.name: {section['name']!r} names player "
-                              f"{regularizer.player!r}; expected 'discriminator' or 'generator'")
+        role = role or regularizer.player
+        if role not in roles:
+            raise GanzooError(f"{path}.role: {role!r} is not a role of game "
+                              f"{recipe.game.name!r}; set role: to one of {', '.join(roles)}")
         name, taken, n = section["name"], {entry.name for entry in entries}, 1
         while name in taken:  # the same regularizer twice: r1, r1_2, ...
             n += 1
             name = f"{section['name']}_{n}"
-        entries.append(RegularizerEntry(name, regularizer, float(weight), every))
+        entries.append(RegularizerEntry(name, regularizer, float(weight), every, role))
     return entries
 
 
@@ -213,7 +328,7 @@ def optimizer_section(recipe: DictConfig, key: str, registry: Registry) -> dict[
     section.pop("schedule", None)
     fields = set(field_names(registry.get("optimizer", section.get("name")).options))
     train = recipe.train
-    legacy = {"lr": train.lr_g if key == "optim_g" else train.lr_d}
+    legacy = {"lr": {"optim_g": train.lr_g, "optim_d": train.lr_d}.get(key)}
     if train.beta1 is not None or train.beta2 is not None:
         legacy["betas"] = [0.5 if train.beta1 is None else train.beta1,
                            0.999 if train.beta2 is None else train.beta2]

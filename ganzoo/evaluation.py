@@ -73,7 +73,7 @@ def reference_images(dataset: Dataset, n: int, seed: int) -> Tensor:
     """n real images (one epoch's random order, no repeats) as uint8 RGB, on the CPU."""
     batch = min(n, len(dataset), 1000)
     got, chunks = 0, []
-    for images, _ in dataset.batches(batch, torch.device("cpu"), seed):
+    for images in (b.x for b in dataset.batches(batch, torch.device("cpu"), seed)):
         chunks.append(to_uint8_rgb(images))
         got += len(images)
         if got >= n:

@@ -30,7 +30,8 @@ EXPORT_VERSION = 1
 
 
 class Sampler(nn.Module):
-    """G with plain tensor inputs, for tracing: (z) or (z, labels) -> samples."""
+    """G with plain tensor inputs, for tracing: (z) or (z, labels) -> samples; for a G with
+    an input, (images) or (images, labels)."""
 
     def __init__(self, G: Generator):
         super().__init__()
@@ -55,8 +56,9 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
     out = prepare_folder(Path(out))
     G, checkpoint_state, _ = load_generator(run.checkpoint_target(checkpoint), run.registry,
                                             weights == "ema", "cpu")
-    state = {"step": int(checkpoint_state["step"]),
-             "has_ema": checkpoint_state.get("ema") is not None}
+    role = checkpoint_state.get("primary", "generator")
+    state = {"step": int(checkpoint_state["step"]), "role": role,
+             "has_ema": (checkpoint_state.get("ema") or {}).get(role) is not None}
     written = [save_weights(G, out / WEIGHTS), save_config(G, run, state, weights, out / CONFIG)]
     OmegaConf.save(run.recipe, out / RECIPE, resolve=True)
     written.append(out / RECIPE)
@@ -92,8 +94,11 @@ def save_config(G: Generator, run: Any, state: dict[str, Any], weights: str, pat
     config = {
         "ganzoo_export": EXPORT_VERSION,
         "ganzoo_version": ganzoo.__version__,
-        "generator": OmegaConf.to_container(run.recipe.generator, resolve=True),
+        "generator": OmegaConf.to_container(run.recipe[state["role"]], resolve=True),
+        "role": state["role"],  # the game's role this generator played
         "image_shape": list(G.image_shape),
+        # a G with an input takes images of this shape in place of z
+        "input_shape": list(G.input_shape) if G.input_shape else None,
         "latent_dim": int(G.latent_dim),
         "latent_categories": int(G.latent_categories),  # a one-hot code ends z (ClusterGAN)
         "latent_std": float(G.latent_std),  # of z's Gaussian part
@@ -107,7 +112,9 @@ def save_config(G: Generator, run: Any, state: dict[str, Any], weights: str, pat
 
 
 def example_inputs(G: Generator, n: int = 2) -> tuple[Tensor, ...]:
-    z = G.sample_latent(n, generator=torch.Generator().manual_seed(0))
+    rng = torch.Generator().manual_seed(0)
+    z = (torch.rand(n, *G.input_shape, generator=rng) * 2 - 1 if G.input_shape
+         else G.sample_latent(n, generator=rng))
     if G.conditional:
         return z, torch.arange(n) % G.num_classes
     return (z,)
@@ -127,7 +134,7 @@ def save_traced(G: Generator, format: str, path: Path) -> Path:
             raise GanzooError("--format onnx needs the onnx and onnxscript packages: "
                               "pip install 'ganzoo[onnx]'") from None
         batch = torch.export.Dim("batch")
-        names = ["z", "labels"][:len(inputs)]
+        names = ["images" if G.input_shape else "z", "labels"][:len(inputs)]
         torch.onnx.export(sampler, inputs, str(path), input_names=names,
                           output_names=["samples"], dynamo=True, verbose=False,
                           external_data=False,
@@ -150,8 +157,9 @@ def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
             raise GanzooError(f"'{folder}' is not a ganzoo export (no {name} in it)")
     config = OmegaConf.load(folder / CONFIG)
     num_classes = config.get("num_classes")
+    extra = {"input_shape": tuple(config.input_shape)} if config.get("input_shape") else {}
     G = build_one(registry(), "generator", config.generator, f"{folder / CONFIG}: generator",
-                  tuple(config.image_shape), num_classes)
+                  tuple(config.image_shape), num_classes, **extra)
     load_weights(G, load_file(str(folder / WEIGHTS)), "generator", folder / WEIGHTS)
     return G.to(device).eval()
 
@@ -171,7 +179,8 @@ def model_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
     from ganzoo.interfaces import is_image_shape
 
     conditional = f", conditional on {G.num_classes} classes" if G.conditional else ""
-    tags = ["gan", "ganzoo", f"generator-{recipe.generator.name}", f"dataset-{data['name']}"]
+    role = state["role"]
+    tags = ["gan", "ganzoo", f"generator-{recipe[role].name}", f"dataset-{data['name']}"]
     images = is_image_shape(tuple(G.image_shape))
     shape = "x".join(map(str, G.image_shape))
     output = f"images of shape {shape} in [-1, 1]" if images else f"points of shape {shape}"
@@ -179,12 +188,16 @@ def model_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
                                      else "unconditional-image-generation")] if images else [])
     data_options = ", ".join(f"{k}={v}" for k, v in data.items() if k != "name")
     ema = weights == "ema" and state["has_ema"]
+    others = [r for r in run.registry.get("game", recipe.game.name).roles if r != role]
+    takes = (f"images of shape {'x'.join(map(str, G.input_shape))} in [-1, 1]" if G.input_shape
+             else G.latent_description())
     lines = [
         "---", "library_name: ganzoo", f"tags: [{', '.join(tags)}]", *pipeline, "---", "",
         f"# {run.name}", "",
-        f"A GAN generator trained with ganzoo: generator `{recipe.generator.name}` against "
-        f"discriminator `{recipe.discriminator.name}`, loss `{recipe.loss.name}`, on "
-        f"`{data['name']}`{conditional}. It maps {G.latent_description()} to {output}.", "",
+        f"A GAN generator trained with ganzoo: {role} `{recipe[role].name}` of game "
+        f"`{recipe.game.name}` ({', '.join(f'{r} `{recipe[r].name}`' for r in others)}), "
+        f"loss `{recipe.loss.name}`, on `{data['name']}`{conditional}. It maps "
+        f"{takes} to {output}.", "",
         "## Training", "",
         f"- data: `{data['name']}` ({data_options})",
         f"- steps: {state['step']:,} at batch size {recipe.train.batch_size}, "

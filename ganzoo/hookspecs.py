@@ -20,10 +20,22 @@ hookspec = pluggy.HookspecMarker("ganzoo")
 
 
 @hookspec
+def ganzoo_register_games(register: Register) -> None:
+    """Register games, which own a run's networks by role and play its steps:
+    ``build(options)`` returns a Game.
+
+    Pass ``roles=TheGame.roles`` too (role name -> ``ganzoo.interfaces.Role``): the recipe has
+    one section per role, and ``ganzoo show`` and the recipe checks read them without building.
+    """
+
+
+@hookspec
 def ganzoo_register_generators(register: Register) -> None:
     """Register generators: ``build(options, image_shape, num_classes)`` returns a Generator.
 
-    ``num_classes`` is None for an unconditional run, the dataset's class count otherwise.
+    ``num_classes`` is None for an unconditional run, the dataset's class count otherwise. A
+    generator with an input (an image in place of z) takes ``input_shape`` as a keyword too:
+    ``build(options, image_shape, num_classes, input_shape=(C, H, W))``.
     """
 
 
@@ -43,7 +55,9 @@ def ganzoo_register_datasets(register: Register) -> None:
     """Register datasets: ``build(options)`` returns a Dataset.
 
     Pass ``sample_shape=lambda options: (C, H, W)`` (and ``num_classes=lambda options: K`` for
-    labelled data) too, so that ``ganzoo show`` can size the networks without loading the data.
+    labelled data) too, so that ``ganzoo show`` can size the networks without loading the data;
+    a dataset whose batches hold other fields than ``x`` and ``labels`` (pairs, two domains)
+    passes ``fields=lambda options: {name: Field(shape, dtype), ...}`` instead.
     """
 
 

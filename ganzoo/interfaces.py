@@ -11,21 +11,85 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from ganzoo.roles import Role
+
 if TYPE_CHECKING:
+    from ganzoo.engine.arena import Arena
     from ganzoo.evaluation import EvalContext
 
 
-class Batch(NamedTuple):
-    """A batch of samples: ``x`` (N, *sample_shape) and their class ``labels`` (N,) or None."""
+class Batch:
+    """A batch of named fields, each a tensor whose first dimension is the batch.
 
-    x: Tensor
-    labels: Tensor | None = None
+    Noise games use ``x`` (the samples) and ``labels`` (class labels, or absent); datasets of
+    pairs give ``source`` and ``target``, unpaired ones ``a`` and ``b`` (see ``Dataset.fields``).
+    A batch of fakes carries what made it besides ``x``: the latent ``z``, the labels, the
+    input image. Fields are read as attributes (``batch.x``) or by name (``batch["x"]``); an
+    absent ``x`` or ``labels`` reads as None.
+    """
+
+    __slots__ = ("fields",)
+
+    def __init__(self, x: Tensor | None = None, labels: Tensor | None = None,
+                 **fields: Tensor | None):
+        every = {"x": x, "labels": labels, **fields}
+        self.fields: dict[str, Tensor] = {k: v for k, v in every.items() if v is not None}
+
+    def __getattr__(self, name: str) -> Tensor | None:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        fields = object.__getattribute__(self, "fields")
+        if name in fields:
+            return fields[name]
+        if name in ("x", "labels"):
+            return None
+        raise AttributeError(f"this batch has no field {name!r} (it has "
+                             f"{', '.join(fields) or 'none'})")
+
+    def __getitem__(self, name: str) -> Tensor:
+        return self.fields[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.fields
+
+    def __len__(self) -> int:
+        return next(iter(self.fields.values())).shape[0] if self.fields else 0
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}={tuple(v.shape)}" for k, v in self.fields.items())
+        return f"Batch({shapes})"
+
+    def replace(self, **fields: Tensor | None) -> Batch:
+        """A batch with these fields set (None removes one), the others as they are."""
+        return Batch(**{**self.fields, **fields})
+
+    def detach(self) -> Batch:
+        """The same fields, cut from the graph that made them (D's view of G's fakes)."""
+        return Batch(**{k: v.detach() for k, v in self.fields.items()})
+
+    def map(self, fn: Callable[[Tensor], Tensor]) -> Batch:
+        """``fn`` applied to every field."""
+        return Batch(**{k: fn(v) for k, v in self.fields.items()})
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field a dataset's batches hold: a sample's shape (without the batch) and its dtype.
+    Images are (C, H, W) float in [-1, 1]; class labels () int64."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    summary: str = ""
+
+    def describe(self) -> str:
+        return f"{self.dtype} {'x'.join(map(str, self.shape)) or 'scalar'}"
 
 
 class DOutput(NamedTuple):
@@ -60,10 +124,15 @@ class Generator(nn.Module, ABC):
     num_classes: int | None = None
     latent_categories: int = 0  # the one-hot code's length at the end of z; 0: none
     latent_std: float = 1.0  # of z's Gaussian part
+    #: A G with an input (translation, super-resolution, colourization) sets the shape
+    #: (C, H, W) of the image it takes in place of z: ``forward(images, labels)``. Its build
+    #: function then takes ``input_shape`` as a keyword, and ``latent_dim`` is 0.
+    input_shape: tuple[int, ...] | None = None
 
     @abstractmethod
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """(N, latent_dim) and labels (N,) or None -> (N, *image_shape)."""
+        """(N, latent_dim) (or, with an ``input_shape``, (N, *input_shape) images) and labels
+        (N,) or None -> (N, *image_shape)."""
 
     def sample_latent(
         self,
@@ -122,10 +191,14 @@ class Discriminator(nn.Module, ABC):
 
 
 class StepContext:
-    """What a loss or a regularizer may use, besides the logits, in one player's update.
+    """What a loss or a regularizer may use, besides the logits, in one network's update.
 
-    ``real`` is the real batch and ``fake`` G's batch (detached in D's update), both as they
-    were before augmentation. ``real_out`` and ``fake_out`` are D's outputs on them (after
+    ``player`` is the role whose update this is ('discriminator', 'generator', or a game's own
+    role names), ``networks`` every network of the game by role, and ``discriminator`` the D
+    of this pair. ``real`` is the real batch and ``fake`` G's batch (detached in D's update),
+    both as they were before augmentation; the fakes carry what made them (``fake.z``, the
+    input image). ``real_x`` and ``fake_x`` are the tensors D scores for them (its field, or
+    its fields side by side). ``real_out`` and ``fake_out`` are D's outputs on them (after
     augmentation): in G's update ``real_out`` is computed only if something asks for it.
     ``score(x, labels)`` runs D the same way (augmented), for penalties that need their own
     pass, such as R1. ``log(name, value)`` logs a value to metrics.jsonl, TensorBoard and the
@@ -133,20 +206,34 @@ class StepContext:
     """
 
     def __init__(self, *, step: int, player: str, real: Batch, fake: Batch,
-                 score: Callable[[Tensor, Tensor | None], DOutput],
-                 discriminator: Discriminator, log: Callable[[str, Tensor], None],
-                 fake_out: DOutput, real_out: DOutput | None = None):
+                 score: Callable[..., DOutput], discriminator: Discriminator,
+                 log: Callable[[str, Tensor], None], fake_out: DOutput,
+                 real_out: DOutput | None = None,
+                 networks: Mapping[str, nn.Module] | None = None,
+                 d_input: Callable[[Batch], Tensor] | None = None):
         self.step, self.player = step, player
         self.real, self.fake = real, fake
         self.score, self.discriminator, self.log = score, discriminator, log
         self.fake_out = fake_out
         self._real_out = real_out
+        self.networks: Mapping[str, nn.Module] = networks or {}
+        self._d_input = d_input or (lambda batch: batch.x)
 
     @property
     def real_out(self) -> DOutput:
         if self._real_out is None:
-            self._real_out = self.score(self.real.x, self.real.labels)
+            self._real_out = self.score(self.real_x, self.real.labels)
         return self._real_out
+
+    @property
+    def real_x(self) -> Tensor:
+        """The real batch as D sees it, before augmentation."""
+        return self._d_input(self.real)
+
+    @property
+    def fake_x(self) -> Tensor:
+        """The fake batch as D sees it, before augmentation (detached in D's update)."""
+        return self._d_input(self.fake)
 
     @property
     def real_logits(self) -> Tensor:
@@ -183,6 +270,45 @@ class Loss(ABC):
         """A scalar that G minimises, with gradients flowing through a D that is not updated."""
 
 
+class Game(ABC):
+    """How a run's networks play: the roles, the order of their updates in one step, and any
+    state of the game's own (an image pool, BEGAN's k_t), checkpointed with the run.
+
+    The class declares ``roles`` (role name -> Role; the recipe has a section per role) and
+    ``primary``, the generator role that ``sample``, ``eval`` and ``export`` use by default.
+    ``step`` plays one step through the Arena (``ganzoo.engine.arena``): the networks by
+    role, D as the step sees it, the optimizers' updates, the penalties, the loss and the log.
+    Register one with ``register(name, build, options=..., roles=TheGame.roles)``.
+    """
+
+    roles: Mapping[str, Role]
+    primary: str = "generator"
+
+    def needs(self, conditional: bool) -> dict[str, str]:
+        """The data fields the game reads, each with why (a role that makes, scores or reads
+        it); with ``conditional``, ``labels`` too."""
+        needed: dict[str, str] = {}
+        for name, role in self.roles.items():
+            for f in role.fields:
+                needed.setdefault(f, f"role {name!r}")
+        if conditional:
+            needed.setdefault("labels", "conditional: true")
+        return needed
+
+    @abstractmethod
+    def step(self, arena: Arena, batches: Iterator[Batch], step: int) -> dict[str, Tensor]:
+        """Play step ``step`` (1-based): draw what it needs from ``batches`` through
+        ``arena.next_batch``, update the networks, and return the step's statistics by name as
+        device tensors (never read back here: the loop logs them every ``log_every`` steps)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """The game's own state (tensors and plain values), saved in every checkpoint."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        return None
+
+
 class Dataset(ABC):
     """Real samples (and labels, where it has classes), as endless batches on the device."""
 
@@ -199,12 +325,20 @@ class Dataset(ABC):
     @abstractmethod
     def batches(self, batch_size: int, device: torch.device, seed: int,
                 start: int = 0) -> Iterator[Batch]:
-        """Yield Batches forever, scaled as G's output is (images in [-1, 1]), on ``device``;
-        ``labels`` is set where the dataset has classes.
+        """Yield Batches forever, scaled as G's output is (images in [-1, 1]), on ``device``,
+        holding the fields ``fields`` names (``x``, and ``labels`` where the data has classes).
 
         Batch k depends only on (seed, k), and the first batch yielded is batch ``start``:
         a resumed run sees exactly the batches it would have seen.
         """
+
+    @property
+    def fields(self) -> dict[str, Field]:
+        """The fields of every batch, by name. By default ``x`` (the samples) and, where the
+        data has classes, ``labels``; datasets of pairs override it (``source``/``target``,
+        or ``a``/``b``). A game names the fields it needs, and a run is refused before its
+        first step where the data lacks one."""
+        return default_fields(tuple(self.image_shape), self.num_classes)
 
     @property
     def description(self) -> str:
@@ -256,7 +390,8 @@ class Regularizer:
     ``after_update``.
     """
 
-    #: whose objective it joins and whose update it follows: 'discriminator' or 'generator'
+    #: the role whose objective it joins and whose update it follows ('discriminator' or
+    #: 'generator' in the plain game); a recipe entry's ``role:`` may name another role
     player: str = "discriminator"
 
     def penalty(self, ctx: StepContext) -> Tensor | None:
@@ -347,6 +482,14 @@ class Logger:
 
     def close(self) -> None:
         """Flush and release what ``open`` took; called once, however the run ends."""
+
+
+def default_fields(shape: tuple[int, ...], num_classes: int | None) -> dict[str, Field]:
+    """``x`` of ``shape`` and, with classes, ``labels``: the fields of a plain dataset."""
+    fields = {"x": Field(tuple(shape), "float32", "the samples")}
+    if num_classes:
+        fields["labels"] = Field((), "int64", f"class labels, {num_classes} classes")
+    return fields
 
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:

@@ -18,7 +18,9 @@ class Kind:
     name: str  # singular: 'generator'
     plural: str  # as in 'ganzoo list generators'
     hook: str  # the hookspec that registers members
-    sections: tuple[str, ...]  # recipe keys that name members ('[]': a list of them)
+    # recipe keys that name members ('[]': a list of them; '<roles>': one section per role of
+    # the game of this kind; '<optimizers>': each optimizer section the game's roles name)
+    sections: tuple[str, ...]
     build_args: tuple[str, ...]  # what build() receives after its options
     base: str  # 'module:Class' that what build() returns must be an instance of
 
@@ -26,10 +28,12 @@ class Kind:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("generator", "generators", "ganzoo_register_generators", ("generator",),
+        Kind("game", "games", "ganzoo_register_games", ("game",), (),
+             "ganzoo.interfaces:Game"),
+        Kind("generator", "generators", "ganzoo_register_generators", ("<roles>",),
              ("image_shape", "num_classes"), "ganzoo.interfaces:Generator"),
         Kind("discriminator", "discriminators", "ganzoo_register_discriminators",
-             ("discriminator",), ("image_shape", "num_classes"),
+             ("<roles>",), ("image_shape", "num_classes"),
              "ganzoo.interfaces:Discriminator"),
         Kind("loss", "losses", "ganzoo_register_losses", ("loss",), (),
              "ganzoo.interfaces:Loss"),
@@ -39,10 +43,10 @@ KINDS: dict[str, Kind] = {
              "ganzoo.interfaces:Augmentation"),
         Kind("regularizer", "regularizers", "ganzoo_register_regularizers",
              ("regularizers[]",), (), "ganzoo.interfaces:Regularizer"),
-        Kind("optimizer", "optimizers", "ganzoo_register_optimizers", ("optim_g", "optim_d"),
+        Kind("optimizer", "optimizers", "ganzoo_register_optimizers", ("<optimizers>",),
              ("params",), "torch.optim:Optimizer"),
         Kind("schedule", "schedules", "ganzoo_register_schedules",
-             ("optim_g.schedule", "optim_d.schedule"), (), "ganzoo.interfaces:Schedule"),
+             ("<optimizers>.schedule",), (), "ganzoo.interfaces:Schedule"),
         Kind("metric", "metrics", "ganzoo_register_metrics", ("eval.metrics[]",), (),
              "ganzoo.interfaces:Metric"),
         Kind("feature_extractor", "feature_extractors", "ganzoo_register_feature_extractors",

@@ -23,6 +23,7 @@ DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
 
 #: Built-in plugin modules, registered exactly like third-party ones.
 BUILTIN_PLUGINS: tuple[str, ...] = (
+    "ganzoo_builtins.games",
     "ganzoo_builtins.mlp",
     "ganzoo_builtins.dcgan",
     "ganzoo_builtins.resnet",

@@ -7,6 +7,8 @@ error names the key path and exits with code 2.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +20,9 @@ from ganzoo.errors import GanzooError
 from ganzoo.options import one_of, positive
 from ganzoo.registry import Component, Registry
 
-#: recipe sections that every recipe has -> registry kind.
-COMPONENT_SECTIONS = {
-    "generator": "generator",
-    "discriminator": "discriminator",
-    "loss": "loss",
-    "data": "dataset",
-}
-PLAYERS = {"optim_g": "generator", "optim_d": "discriminator"}
+#: the game a recipe without a ``game`` section plays: G fed noise against one D
+DEFAULT_GAME = "adversarial"
+DEFAULT_OPTIMIZER = "adam"
 
 
 @dataclass
@@ -110,17 +107,90 @@ class EvalOptions:
 
 @dataclass
 class RecipeSchema:
-    generator: dict[str, Any] = MISSING
-    discriminator: dict[str, Any] = MISSING
+    """The sections every recipe has. Besides these, each role of the game (``generator`` and
+    ``discriminator`` in the plain game) has a section naming its network, and each optimizer
+    section the roles name (``optim_g``, ``optim_d``) one naming its optimizer."""
+
+    game: dict[str, Any] = field(default_factory=lambda: {"name": DEFAULT_GAME})
     loss: dict[str, Any] = MISSING
     data: dict[str, Any] = MISSING
     conditional: bool = False  # G and D receive the data's class labels
     augment: dict[str, Any] | None = None  # an augmentation of D's inputs; absent: none
-    regularizers: list[dict[str, Any]] = field(default_factory=list)  # {name, weight, every, ...}
-    optim_g: dict[str, Any] = field(default_factory=lambda: {"name": "adam"})
-    optim_d: dict[str, Any] = field(default_factory=lambda: {"name": "adam"})
+    # {name, weight, every, role, ...}: a penalty or constraint of one role
+    regularizers: list[dict[str, Any]] = field(default_factory=list)
     train: TrainOptions = field(default_factory=TrainOptions)
     eval: EvalOptions = field(default_factory=EvalOptions)
+
+
+FIXED_SECTIONS = tuple(f.name for f in dataclasses.fields(RecipeSchema))
+
+
+def schema_with(roles: list[str], optimizers: list[str]) -> type:
+    """RecipeSchema with a required section per role and one per optimizer (``adam`` unless
+    the recipe says otherwise), in reading order: game, roles, loss, data, ..., optimizers,
+    train, eval."""
+    types = typing.get_type_hints(RecipeSchema)
+
+    def fixed(name: str) -> tuple[str, Any, Any]:
+        f = next(f for f in dataclasses.fields(RecipeSchema) if f.name == name)
+        default = (field(default_factory=f.default_factory)
+                   if f.default_factory is not dataclasses.MISSING else field(default=f.default))
+        return name, types[name], default
+
+    section = dict[str, Any]
+    head, tail = ["game"], ["train", "eval"]
+    fields = [fixed(name) for name in head]
+    fields += [(role, section, field(default=MISSING)) for role in roles]
+    fields += [fixed(name) for name in FIXED_SECTIONS if name not in head + tail]
+    fields += [(name, section, field(default_factory=lambda: {"name": DEFAULT_OPTIMIZER}))
+               for name in optimizers if name not in roles]
+    fields += [fixed(name) for name in tail]
+    return dataclasses.make_dataclass("Recipe", fields)
+
+
+@dataclass(frozen=True)
+class GameSections:
+    """The sections a game adds to the recipe: its roles (name -> Role) and the optimizer
+    sections they name, in order."""
+
+    game: str
+    roles: dict[str, Any]
+
+    @property
+    def optimizers(self) -> list[str]:
+        return list(dict.fromkeys(role.optimizer for role in self.roles.values()))
+
+    def of_kind(self, kind: str) -> list[str]:
+        return [name for name, role in self.roles.items() if role.kind == kind]
+
+
+def game_sections(name: str, registry: Registry) -> GameSections:
+    """The roles and optimizer sections of the game registered as ``name``."""
+    try:
+        component = registry.get("game", name)
+    except GanzooError as exc:
+        raise GanzooError(f"game.name: {exc}") from None
+    return GameSections(component.name, dict(component.roles))
+
+
+def recipe_sections(game: GameSections) -> dict[str, str]:
+    """Every recipe key that names one component -> its kind, read off the table of kinds
+    with the game's roles and optimizer sections filled in."""
+    from ganzoo.kinds import KINDS
+
+    sections: dict[str, str] = {}
+    for kind in KINDS.values():
+        for section in kind.sections:
+            if section.endswith("[]"):  # lists of components: each entry names one
+                continue
+            if section == "<roles>":
+                names = game.of_kind(kind.name)
+            elif section.startswith("<optimizers>"):
+                names = [o + section.removeprefix("<optimizers>") for o in game.optimizers]
+            else:
+                names = [section]
+            sections.update(dict.fromkeys(names, kind.name))
+    return sections
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
@@ -150,8 +220,9 @@ def compose(
     base: DictConfig | dict[str, Any], overrides: list[str] | tuple[str, ...] = (), where: str = "",
     registry: Registry | None = None, notes: list[str] | None = None,
 ) -> DictConfig:
-    """Merge ``base`` and the dotlist ``overrides`` into the schema and check what is missing.
-    ``~key`` removes a key of ``base``; for ``registry`` and ``notes`` see ``load_recipe``."""
+    """Merge ``base`` and the dotlist ``overrides`` into the schema of the recipe's game and
+    check what is missing. ``~key`` removes a key of ``base``; for ``registry`` (loaded here
+    when not given) and ``notes`` see ``load_recipe``."""
     for item in overrides:
         key = item.removeprefix("~").split("=", 1)[0]
         removal = item.startswith("~")
@@ -168,33 +239,39 @@ def compose(
         remove_key(base, key, where)
     for item in indexed:  # regularizers.0.weight=5: into the list's entry
         set_list_entry(base, item, where)
-    if registry is not None:
-        dropped = drop_foreign_options(base, cli, {item.split("=", 1)[0] for item in overrides},
-                                       registry)
-        if notes is not None:
-            notes.extend(dropped)
+    if registry is None:
+        from ganzoo.plugins import load_registry
+
+        registry = load_registry()
+    game = game_sections(played_game(base, cli), registry)
+    check_game_sections(game, [*base.items(), *cli.items()], where)
+    sections = recipe_sections(game)
+    dropped = drop_foreign_options(base, cli, {item.split("=", 1)[0] for item in overrides},
+                                   registry, sections)
+    if notes is not None:
+        notes.extend(dropped)
     try:
         for item in overrides:  # a whole section given (generator={name: ...}) replaces it
             key = item.split("=", 1)[0]
             if "." not in key and isinstance(cli.get(key), DictConfig) and key in base:
                 base[key] = cli[key]
-        recipe = OmegaConf.merge(OmegaConf.structured(RecipeSchema), base, cli)
+        schema = schema_with(list(game.roles), game.optimizers)
+        recipe = OmegaConf.merge(OmegaConf.structured(schema), base, cli)
         missing = sorted(OmegaConf.missing_keys(recipe))
     except OmegaConfBaseException as exc:
         raise GanzooError(_explain(exc, prefix="", where=where)) from None
     if missing:
         raise GanzooError(
-            f"{', '.join(missing)}: missing; every recipe needs generator, discriminator, "
-            f"loss and data sections{_in(where)}"
+            f"{', '.join(missing)}: missing; every recipe needs loss and data sections, and "
+            f"game {game.game!r} one per role: {', '.join(game.roles)}{_in(where)}"
         )
-    named = [(section, recipe[section], COMPONENT_SECTIONS[section])
-             for section in COMPONENT_SECTIONS]
-    named += [(section, recipe[section], "optimizer") for section in PLAYERS]
-    if recipe.augment is not None:
-        named.append(("augment", recipe.augment, "augmentation"))
+    named = [(section, OmegaConf.select(recipe, section), kind)
+             for section, kind in sections.items()]
     named += [(f"regularizers[{i}]", entry, "regularizer")
               for i, entry in enumerate(recipe.regularizers)]
     for section, config, kind in named:
+        if not isinstance(config, DictConfig):  # absent (augment), or a plain name
+            continue
         name = config.get("name")
         if not isinstance(name, str) or not name:
             raise GanzooError(
@@ -203,11 +280,34 @@ def compose(
     return recipe
 
 
-#: sections whose ``name`` an override may change -> their kind; and the keys of a section that
-#: belong to the recipe rather than to the component (an optimizer's schedule)
-SWAPPABLE = {**COMPONENT_SECTIONS, "augment": "augmentation", "optim_g": "optimizer",
-             "optim_d": "optimizer", "optim_g.schedule": "schedule",
-             "optim_d.schedule": "schedule"}
+def played_game(base: DictConfig, cli: DictConfig) -> str:
+    """The game's name: the override's, else the file's, else the default."""
+    for config in (cli, base):
+        section = config.get("game")
+        if isinstance(section, DictConfig) and isinstance(section.get("name"), str):
+            return section.name
+        if section is not None and not isinstance(section, DictConfig):
+            raise GanzooError(f"game: expected a mapping such as {{name: {DEFAULT_GAME}}} "
+                              f"(got {section!r})")
+    return DEFAULT_GAME
+
+
+def check_game_sections(game: GameSections, keys: list[tuple[str, Any]], where: str) -> None:
+    """Every top-level key is a section of the schema, or a role or optimizer of the game."""
+    own = [*FIXED_SECTIONS, *game.roles, *game.optimizers]
+    for key, value in keys:
+        if key in own or not isinstance(value, DictConfig):  # the schema names the others
+            continue
+        close = difflib.get_close_matches(key, own, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise GanzooError(f"{key}: unknown section{hint}; game {game.game!r} has the roles "
+                          f"{', '.join(game.roles)} and the optimizers "
+                          f"{', '.join(game.optimizers)}, besides {', '.join(FIXED_SECTIONS)}"
+                          f"{_in(where)}")
+
+
+#: the keys of a section that belong to the recipe rather than to the component (an
+#: optimizer's schedule)
 NOT_OPTIONS = {"optimizer": ("schedule",)}
 
 
@@ -251,18 +351,21 @@ def set_list_entry(base: DictConfig, item: str, where: str) -> None:
 
 
 def drop_foreign_options(base: DictConfig, cli: DictConfig, given: set[str],
-                         registry: Registry) -> list[str]:
+                         registry: Registry, sections: dict[str, str]) -> list[str]:
     """Where an override renames a section's component (``data.name=image_folder``), remove
     the section's options from ``base`` that the new component does not take, unless an
     override sets them too. One note per section names what was dropped."""
     notes = []
-    for path, kind in SWAPPABLE.items():
+    for path, kind in sections.items():
         if f"{path}.name" not in given:
             continue
         section = OmegaConf.select(base, path)
         if not isinstance(section, DictConfig) or section.get("name") is None:
             continue
-        component = registry.get(kind, OmegaConf.select(cli, f"{path}.name"))
+        try:
+            component = registry.get(kind, OmegaConf.select(cli, f"{path}.name"))
+        except GanzooError:  # an unknown name: said where the component is built
+            continue
         keep = {"name", *field_names(component.options), *NOT_OPTIONS.get(kind, ())}
         dropped = [k for k in section if k not in keep and f"{path}.{k}" not in given]
         for k in dropped:

@@ -6,7 +6,7 @@ import dataclasses
 import difflib
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,10 @@ class Component:
     sample_shape: Callable[[Any], tuple[int, ...]] | None = None
     num_classes: Callable[[Any], int | None] | None = None
     licence: str = ""  # datasets: the terms of the data, for model cards of exported models
+    # Datasets whose batches hold other fields than x and labels: name -> Field, given options.
+    fields: Callable[[Any], dict[str, Any]] | None = None
+    # Games only: role name -> Role (ganzoo.interfaces), the recipe sections the game needs.
+    roles: Any = None
 
     @property
     def where(self) -> str:
@@ -74,6 +78,8 @@ class Register:
         sample_shape: Callable[[Any], tuple[int, ...]] | None = None,
         num_classes: Callable[[Any], int | None] | None = None,
         licence: str = "",
+        fields: Callable[[Any], dict[str, Any]] | None = None,
+        roles: Any = None,
     ) -> None:
         kind = self._kind
         if not isinstance(name, str) or not _NAME.match(name):
@@ -87,9 +93,12 @@ class Register:
         ):
             raise GanzooError(f"{kind} {name!r}: options must be a dataclass type, got {options!r}")
         check_arity(kind, name, build)
-        for extra, value in (("sample_shape", sample_shape), ("num_classes", num_classes)):
+        for extra, value in (("sample_shape", sample_shape), ("num_classes", num_classes),
+                             ("fields", fields)):
             if value is not None and not callable(value):
                 raise GanzooError(f"{kind} {name!r}: {extra} must be callable")
+        if kind == "game":
+            check_roles(name, roles)
         if options is not None:
             try:
                 options()
@@ -110,8 +119,32 @@ class Register:
                 sample_shape=sample_shape,
                 num_classes=num_classes,
                 licence=licence,
+                fields=fields,
+                roles=dict(roles) if roles is not None else None,
             )
         )
+
+
+def check_roles(name: str, roles: Any) -> None:
+    """A game's roles: a non-empty mapping of section names to Roles of a network kind."""
+    from ganzoo.roles import Role
+
+    if not isinstance(roles, Mapping) or not roles:
+        raise GanzooError(f"game {name!r}: register it with roles={{name: Role(...), ...}}, "
+                          f"the networks it plays with (got {roles!r})")
+    for role, spec in roles.items():
+        if not isinstance(role, str) or not _NAME.match(role) or role in RESERVED_SECTIONS:
+            raise GanzooError(f"game {name!r}: role {role!r} cannot be a recipe section; use "
+                              "lower-case letters, digits and '_', and not "
+                              f"{', '.join(sorted(RESERVED_SECTIONS))}")
+        if not isinstance(spec, Role) or spec.kind not in ("generator", "discriminator"):
+            raise GanzooError(f"game {name!r}: role {role!r} must be a ganzoo.interfaces.Role "
+                              "of kind 'generator' or 'discriminator'")
+
+
+#: recipe sections that are not a game's: no role and no optimizer section may take these names
+RESERVED_SECTIONS = frozenset({"game", "loss", "data", "conditional", "augment", "regularizers",
+                               "train", "eval"})
 
 
 def check_arity(kind: str, name: str, build: Callable[..., Any]) -> None:

@@ -9,17 +9,24 @@ import torch
 from torch import Tensor
 
 from ganzoo.components import build_one
-from ganzoo.engine.checkpoint import CheckpointStore, load_checkpoint, load_weights
+from ganzoo.engine.checkpoint import (
+    CheckpointStore,
+    load_checkpoint,
+    load_weights,
+    network_weights,
+)
 from ganzoo.engine.runtime import pick_device, seed_everything
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Generator, is_image_shape
-from ganzoo.recipe import compose
+from ganzoo.recipe import compose, game_sections
 from ganzoo.registry import Registry
 
 
 def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
-                   device: str = "auto") -> tuple[Generator, dict[str, Any], Path]:
-    """G from a run folder (its newest good checkpoint) or a checkpoint file, in eval mode.
+                   device: str = "auto", role: str | None = None,
+                   ) -> tuple[Generator, dict[str, Any], Path]:
+    """A generator role's network (the game's primary one unless ``role`` names another)
+    from a run folder (its newest good checkpoint) or a checkpoint file, in eval mode.
 
     The EMA weights are used when the run kept them, unless ``use_ema`` is false.
     """
@@ -28,15 +35,27 @@ def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
         state, path, _ = CheckpointStore(path / "checkpoints").latest_good()
     else:
         state = load_checkpoint(path)
-    if "recipe" not in state or "image_shape" not in state:
-        raise GanzooError(f"'{path}' is not a ganzoo checkpoint (no recipe or image shape).")
-    recipe = compose(state["recipe"], where=str(path))
+    if "recipe" not in state or "roles" not in state:
+        raise GanzooError(f"'{path}' is not a ganzoo checkpoint (no recipe or roles).")
+    recipe = compose(state["recipe"], where=str(path), registry=registry)
+    role = role or state.get("primary", "generator")
+    generators = [r for r, spec in game_sections(recipe.game.name, registry).roles.items()
+                  if spec.kind == "generator"]
+    if role not in generators:
+        raise GanzooError(f"--role: {role!r} is not a generator of this run; its generators "
+                          f"are {', '.join(generators)}")
     seed_everything(0)
-    G = build_one(registry, "generator", recipe.generator, "generator",
-                  tuple(state["image_shape"]), state.get("num_classes"))
-    ema = state.get("ema") if use_ema else None
-    load_weights(G, ema if ema is not None else state["generator"], "generator", path)
+    G = build_role_network(registry, recipe, role, state["roles"][role])
+    load_weights(G, network_weights(state, role, use_ema), role, path)
     return G.to(pick_device(device, where="--device")).eval(), state, path
+
+
+def build_role_network(registry: Registry, recipe: Any, role: str,
+                       shape: dict[str, Any]) -> Generator:
+    """A role's network built from the recipe for the shapes a checkpoint recorded."""
+    extra = {"input_shape": tuple(shape["input_shape"])} if shape.get("input_shape") else {}
+    return build_one(registry, "generator", recipe[role], role, tuple(shape["image_shape"]),
+                     shape.get("num_classes"), **extra)
 
 
 def check_fits_in_memory(n: int, shape: tuple[int, ...], what: str) -> None:

@@ -25,7 +25,8 @@ def make_trainer(run_dir: Path, overrides: list[str], recipe: str = "quickstart.
                  **trainer_options: Any) -> Trainer:
     """A Trainer in this process for one of the shipped recipes, writing into ``run_dir``: a
     new run folder, or with ``existing`` the one an earlier trainer made (to resume it)."""
-    config = load_recipe(RECIPES / recipe, [*overrides, f"train.run_dir={run_dir}"])
-    components = build_components(config, registry or load_registry())
+    registry = registry or load_registry()
+    config = load_recipe(RECIPES / recipe, [*overrides, f"train.run_dir={run_dir}"], registry)
+    components = build_components(config, registry)
     run = RunFolder(run_dir) if existing else RunFolder.create(config, "test", str(run_dir))
     return Trainer(components, train_options(config), run, config, **trainer_options)

@@ -22,7 +22,9 @@ def load(name, **options):
 
 
 def first_batch(dataset, batch_size=8):
-    return next(dataset.batches(batch_size, torch.device("cpu"), 0))
+    """The first batch's samples and labels (None where the data has none)."""
+    batch = next(dataset.batches(batch_size, torch.device("cpu"), 0))
+    return batch.x, batch.labels
 
 
 def check_images(dataset, shape, batch_size=8):

@@ -29,10 +29,11 @@ def changed(before, module):
 
 def test_step_updates_d_then_g_through_a_frozen_d(tmp_path, tiny_train):
     trainer = make_trainer(tmp_path / "run", tiny_train + SMALL_MLP)
-    G, D = trainer.G_core, trainer.D_core
+    G, D = trainer.networks["generator"], trainer.networks["discriminator"]
     g0, d0 = params(G), params(D)
     seen = {}
-    real_d_step, real_g_step = trainer.opt_d.step, trainer.opt_g.step
+    opt_d, opt_g = trainer.optimizers["optim_d"], trainer.optimizers["optim_g"]
+    real_d_step, real_g_step = opt_d.step, opt_g.step
 
     def d_step_spy():
         seen["d_grads_after_d_backward"] = [p.grad.clone() for p in D.parameters()]
@@ -47,7 +48,7 @@ def test_step_updates_d_then_g_through_a_frozen_d(tmp_path, tiny_train):
         seen["d_before_g"] = params(D)
         real_g_step()
 
-    trainer.opt_d.step, trainer.opt_g.step = d_step_spy, g_step_spy
+    trainer.optimizers["optim_d"].step, trainer.optimizers["optim_g"].step = d_step_spy, g_step_spy
     stats = trainer.step(trainer.c.dataset.batches(8, trainer.device, 0))
     assert all(g is None for g in seen["g_grads_at_d_step"])  # fakes were detached for D
     assert seen["d_changed_before_g_step"]
@@ -66,8 +67,9 @@ def test_n_critic_d_updates_per_g_update(tmp_path, tiny_train):
     batches = trainer.c.dataset.batches(8, trainer.device, 0)
     trainer.step(batches)
     trainer.step(batches)
-    d_steps = trainer.opt_d.state[next(trainer.D_core.parameters())]["step"]
-    g_steps = trainer.opt_g.state[next(trainer.G_core.parameters())]["step"]
+    G, D = trainer.networks["generator"], trainer.networks["discriminator"]
+    d_steps = trainer.optimizers["optim_d"].state[next(D.parameters())]["step"]
+    g_steps = trainer.optimizers["optim_g"].state[next(G.parameters())]["step"]
     assert (int(d_steps), int(g_steps)) == (6, 2)
 
 
@@ -85,7 +87,7 @@ def test_run_writes_recipe_metrics_samples_and_checkpoint(tmp_path, tiny_train):
     assert state["step"] == 3 and state["recipe"]["train"]["steps"] == 3
     fresh = make_trainer(tmp_path / "again", tiny_train + SMALL_MLP)
     fresh.load_state_dict(state)
-    assert not changed(params(trainer.G_core), fresh.G_core)
+    assert not changed(params(trainer.networks["generator"]), fresh.networks["generator"])
 
 
 def test_same_seed_same_weights(tmp_path, tiny_train):
@@ -93,7 +95,8 @@ def test_same_seed_same_weights(tmp_path, tiny_train):
     a.fit()
     b = make_trainer(tmp_path / "b", tiny_train + SMALL_MLP)
     b.fit()
-    assert not changed(params(a.G_core), b.G_core) and not changed(params(a.D_core), b.D_core)
+    for role in ("generator", "discriminator"):
+        assert not changed(params(a.networks[role]), b.networks[role])
 
 
 class NaNLoss:

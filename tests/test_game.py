@@ -44,7 +44,7 @@ def records(run: Path) -> list[dict]:
 
 def test_conditional_pair_trains_with_labels_and_d_extra_outputs(tmp_path):
     trainer = make_trainer(tmp_path / "run", TINY_CONDITIONAL)
-    assert trainer.num_classes == 25 and trainer.G_core.conditional
+    assert trainer.c.num_classes == 25 and trainer.networks["generator"].conditional
     seen = {}
     original = trainer.c.loss.discriminator_loss
 
@@ -191,8 +191,8 @@ def test_weight_clipping_after_each_d_update(tmp_path):
 
     entry.regularizer.after_update = spy
     trainer.step(trainer.c.dataset.batches(8, trainer.device, 0))
-    assert len(calls) == 5 and all(net is trainer.D_core for net in calls)
-    assert max(p.abs().max().item() for p in trainer.D_core.parameters()) <= 0.01
+    assert len(calls) == 5 and all(net is trainer.networks["discriminator"] for net in calls)
+    assert max(p.abs().max().item() for p in trainer.networks["discriminator"].parameters()) <= 0.01
 
 
 # ---- optimizers and schedules ----------------------------------------------------------------
@@ -202,14 +202,15 @@ def test_rmsprop_with_linear_decay_and_a_plugin_schedule(tmp_path):
         *TINY, "train.steps=10",
         "optim_d={name: rmsprop, lr: 0.001, schedule: {name: linear}}",
         "optim_g={name: kit_sgd, lr: 0.01, schedule: {name: kit_halving, every: 4}}"])
-    assert isinstance(trainer.opt_d, torch.optim.RMSprop)
-    assert isinstance(trainer.opt_g, torch.optim.SGD)
+    assert isinstance(trainer.optimizers["optim_d"], torch.optim.RMSprop)
+    assert isinstance(trainer.optimizers["optim_g"], torch.optim.SGD)
     lrs = []
     batches = trainer.c.dataset.batches(8, trainer.device, 0)
     for step in range(1, 11):
         trainer.step(batches)
         trainer.step_done = step
-        lrs.append((trainer.opt_d.param_groups[0]["lr"], trainer.opt_g.param_groups[0]["lr"]))
+        lrs.append((trainer.optimizers["optim_d"].param_groups[0]["lr"],
+                    trainer.optimizers["optim_g"].param_groups[0]["lr"]))
     assert [d for d, _ in lrs] == pytest.approx([0.001 * (1 - k / 9) for k in range(10)])
     assert [g for _, g in lrs] == pytest.approx([0.01] * 4 + [0.005] * 4 + [0.0025] * 2)
 
@@ -223,10 +224,10 @@ def test_old_spellings_of_the_optimizer_still_mean_what_they_meant(tmp_path):
     old.train.update(lr_g=0.003, lr_d=0.002, beta1=0.1, beta2=0.999)
     OmegaConf.save(old, tmp_path / "old.yaml")
     trainer = make_trainer(tmp_path / "run", TINY, recipe=str(tmp_path / "old.yaml"))
-    group = trainer.opt_g.param_groups[0]
-    assert isinstance(trainer.opt_g, torch.optim.Adam)
+    group = trainer.optimizers["optim_g"].param_groups[0]
+    assert isinstance(trainer.optimizers["optim_g"], torch.optim.Adam)
     assert group["lr"] == 0.003 and group["betas"] == (0.1, 0.999)
-    assert trainer.opt_d.param_groups[0]["lr"] == 0.002
+    assert trainer.optimizers["optim_d"].param_groups[0]["lr"] == 0.002
     with pytest.raises(Exception, match="optim_g.lr: set to 0.1, but the older train key"):
         make_trainer(tmp_path / "clash", [*TINY, "optim_g.lr=0.1"],
                      recipe=str(tmp_path / "old.yaml"))
@@ -264,7 +265,8 @@ def test_custom_metric_picks_best_checkpoint(tmp_path):
 def test_a_component_that_builds_a_component(tmp_path, capsys):
     trainer = make_trainer(tmp_path / "run", [
         *TINY[:-1], "discriminator={name: kit_pack, m: 2, inner: {name: mlp, hidden_dims: [8]}}"])
-    assert trainer.D_core.inner.net[1].in_features == 4  # two 2-D points side by side
+    # two 2-D points side by side
+    assert trainer.networks["discriminator"].inner.net[1].in_features == 4
     assert trainer.fit().steps == 6
     assert main(["run", str(RECIPES / "quickstart.yaml"), "train.steps=1",
                  f"train.run_dir={tmp_path / 'bad'}",

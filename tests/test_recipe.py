@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from ganzoo.components import optimizer_section, schedule_section
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
-from ganzoo.recipe import COMPONENT_SECTIONS, component_options, load_recipe, train_options
+from ganzoo.recipe import (
+    component_options,
+    game_sections,
+    load_recipe,
+    recipe_sections,
+    train_options,
+)
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -22,10 +28,13 @@ def test_every_recipe_validates(path):
     recipe = load_recipe(path)
     train_options(recipe)
     registry = load_registry()
-    for section, kind in COMPONENT_SECTIONS.items():
-        component = registry.get(kind, recipe[section].name)
-        component_options(component, recipe[section], section)
-    for key in ("optim_g", "optim_d"):
+    game = game_sections(recipe.game.name, registry)
+    for section, kind in recipe_sections(game).items():
+        config = OmegaConf.select(recipe, section)
+        if kind in ("optimizer", "schedule") or not isinstance(config, DictConfig):
+            continue  # optimizers are checked below with their older spellings
+        component_options(registry.get(kind, config.name), config, section)
+    for key in game.optimizers:
         section = optimizer_section(recipe, key, registry)
         component_options(registry.get("optimizer", section["name"]), section, key)
         schedule = schedule_section(recipe, key)
@@ -37,15 +46,17 @@ def test_recipes_are_flat_and_complete():
     the optimizers with their schedules (not the older train.lr_* / beta* spellings)."""
     from dataclasses import fields
 
-    from ganzoo.recipe import EvalOptions, RecipeSchema, TrainOptions
+    from ganzoo.recipe import DEFAULT_GAME, FIXED_SECTIONS, EvalOptions, TrainOptions
 
     older = {"lr_g", "lr_d", "beta1", "beta2"}
+    registry = load_registry()
     for path in ALL_RECIPES:
         written = OmegaConf.load(path)
         assert set(written.train) == {f.name for f in fields(TrainOptions)} - older, path.name
         assert set(written.eval) == {f.name for f in fields(EvalOptions)}, path.name
-        optional = {"augment", "regularizers"}  # absent means none
-        sections = {f.name for f in fields(RecipeSchema)}
+        optional = {"game", "augment", "regularizers"}  # absent means the default, or none
+        game = game_sections(written.get("game", {}).get("name", DEFAULT_GAME), registry)
+        sections = {*FIXED_SECTIONS, *game.roles, *game.optimizers}
         assert sections - optional <= set(written) <= sections, path.name
         for key in ("optim_g", "optim_d"):
             assert {"name", "lr", "schedule"} <= set(written[key]), path.name
@@ -66,7 +77,8 @@ def test_overrides_replace_values():
         (["train.steps=0"], "train.steps: must be greater than 0 (got 0)"),
         (["train.beta1=1.5"], "train.beta1: must be in [0, 1)"),
         (["train.device=tpu"], "train.device: must be one of 'auto', 'cpu', 'cuda', 'mps'"),
-        (["extra.key=1"], "extra: unknown key; expected one of: generator, discriminator,"),
+        (["extra.key=1"], "extra: unknown section; game 'adversarial' has the roles generator, "
+                          "discriminator and the optimizers optim_g, optim_d, besides game, loss,"),
         (["loss.name=null"], "loss.name: missing; name the loss to use"),
         (["train.steps"], "Override 'train.steps' must look like key=value"),
     ],
@@ -95,7 +107,8 @@ def test_component_options_are_checked_against_the_component(override, message):
     recipe = load_recipe(RECIPES / "quickstart.yaml", [override])
     registry = load_registry()
     with pytest.raises(GanzooError) as err:
-        for section, kind in COMPONENT_SECTIONS.items():
+        for section in ("generator", "discriminator", "loss", "data"):
+            kind = recipe_sections(game_sections(recipe.game.name, registry))[section]
             component_options(registry.get(kind, recipe[section].name), recipe[section], section)
     assert message in str(err.value)
 

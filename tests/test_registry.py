@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
 
 import pytest
+import torch
 
 from ganzoo import hookimpl, plugins
 from ganzoo.errors import GanzooError
@@ -17,6 +19,8 @@ BUILTINS = {
     "loss": {"minimax", "nonsaturating", "mse"},
     "dataset": {"gaussian_mixture", "mnist"},
 }
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
 def test_builtins_are_registered_through_the_hooks():
@@ -242,10 +246,39 @@ def test_the_table_of_kinds_drives_hookspecs_sections_and_base_classes():
             assert arg in spec.__doc__, (kind.hook, arg)
         for section in kind.sections:
             top, _, rest = section.removesuffix("[]").partition(".")
+            if top in ("<roles>", "<optimizers>"):  # one section per role / optimizer of a game
+                continue
             assert top in schema, section
             if top == "eval":
                 assert rest in eval_fields, section
         assert isinstance(base_class(kind), type)
+
+
+def test_every_section_the_table_names_is_built(fake_data):
+    """The table, expanded for the recipe's game, names each section that build_components
+    builds: the game, a network per role, the loss, the data, the augmentation, a schedule and
+    an optimizer per optimizer section."""
+    from ganzoo.components import build_components
+    from ganzoo.interfaces import Augmentation, Dataset, Game, Loss, Schedule
+    from ganzoo.recipe import game_sections, load_recipe, recipe_sections
+
+    registry = load_registry()
+    recipe = load_recipe(RECIPES / "dcgan_cifar_diffaug.yaml",
+                         [f"data.root={fake_data}", "data.verify=false", "train.batch_size=8"],
+                         registry)
+    c = build_components(recipe, registry)
+    built = {"game": c.game, "loss": c.loss, "data": c.dataset, "augment": c.augmentation,
+             **c.networks, **{f"{key}.schedule": schedule for key, schedule in c.schedules.items()},
+             **{key: c.make_optimizer(key, c.networks[roles[0]].parameters(), False)
+                for key, roles in c.optimizers.items()}}
+    sections = recipe_sections(game_sections(recipe.game.name, registry))
+    assert set(sections) - {"eval.extractor"} == set(built)  # the extractor: by eval
+    kinds = {"game": Game, "loss": Loss, "dataset": Dataset, "augmentation": Augmentation,
+             "schedule": Schedule, "optimizer": torch.optim.Optimizer,
+             "generator": torch.nn.Module, "discriminator": torch.nn.Module}
+    for section, kind in sections.items():
+        if section in built:
+            assert isinstance(built[section], kinds[kind]), section
 
 
 def test_every_kind_can_be_listed(capsys):

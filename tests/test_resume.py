@@ -46,17 +46,37 @@ def finish(process: subprocess.Popen) -> str:
 
 
 def assert_same_state(a: dict, b: dict) -> None:
-    for key in ("generator", "discriminator", "ema"):
-        assert (a[key] is None) == (b[key] is None)
-        for name, tensor in (a[key] or {}).items():
-            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs"
-    for key in ("opt_g", "opt_d"):
-        for pid, slots in a[key]["state"].items():
+    """Every network, EMA and optimizer slot, the game's state and the data position alike."""
+    assert (a["ema"] is None) == (b["ema"] is None)
+    for section in ("networks", "ema"):
+        for role, weights in (a[section] or {}).items():
+            for name, tensor in weights.items():
+                assert torch.equal(tensor, b[section][role][name]), f"{role}.{name} differs"
+    for key, optimizer in a["optimizers"].items():
+        for pid, slots in optimizer["state"].items():
             for slot, value in slots.items():
-                assert torch.equal(value, b[key]["state"][pid][slot]), f"{key} {pid} {slot}"
+                assert torch.equal(value, b["optimizers"][key]["state"][pid][slot]), \
+                    f"{key} {pid} {slot}"
+    assert_same_tree(a.get("game"), b.get("game"), "game")
     assert a["step"] == b["step"] and a["batches_drawn"] == b["batches_drawn"]
     for name, value in (a.get("augmentation") or {}).items():  # e.g. an adaptive p
         assert torch.equal(value, b["augmentation"][name]), f"augmentation {name} differs"
+
+
+def assert_same_tree(a, b, where: str) -> None:
+    """Nested dicts/lists of tensors and plain values, equal to the bit."""
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), f"{where} differs"
+    elif isinstance(a, dict):
+        assert set(a) == set(b), f"{where}: keys differ"
+        for key in a:
+            assert_same_tree(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), f"{where}: lengths differ"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same_tree(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
 
 
 @pytest.mark.slow
@@ -159,13 +179,14 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
 def test_ema_follows_g_and_gives_the_samples(tmp_path):
     trainer = make_trainer(tmp_path / "run", [*SHORT, "train.ema_decay=0.5", "train.steps=3"])
     batches = trainer.c.dataset.batches(16, trainer.device, 0)
-    before = [p.detach().clone() for p in trainer.ema.model.parameters()]
+    before = [p.detach().clone() for p in trainer.emas["generator"].model.parameters()]
     trainer.step(batches)
-    for old, ema, g in zip(before, trainer.ema.model.parameters(), trainer.G_core.parameters(),
+    ema_model, live = trainer.emas["generator"].model, trainer.networks["generator"]
+    for old, ema, g in zip(before, ema_model.parameters(), live.parameters(),
                            strict=True):
         assert torch.allclose(ema, 0.5 * old + 0.5 * g)
-    assert trainer.sampling_generator is trainer.ema.model
-    assert not any(p.requires_grad for p in trainer.ema.model.parameters())
+    assert trainer.sampling_generator is trainer.emas["generator"].model
+    assert not any(p.requires_grad for p in trainer.emas["generator"].model.parameters())
 
 
 def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights(tmp_path):
@@ -180,28 +201,30 @@ def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights(tmp_path):
     G_ema = trainer.sampling_generator
     first, norm = G_ema.net[0], G_ema.net[1]
     with torch.no_grad():
-        outputs = [first(z) for z, _ in trainer.calibration_inputs()]
+        outputs = [first(z) for z, _ in trainer.calibration_inputs("generator")]
     assert len(outputs) == CALIBRATION_BATCHES
     assert torch.allclose(norm.running_mean, torch.cat(outputs).mean(0), atol=1e-5)
     assert torch.allclose(norm.running_var, torch.stack([o.var(0) for o in outputs]).mean(0),
                           rtol=1e-4)
-    live_mean = trainer.G_core.net[1].running_mean
+    live_mean = trainer.networks["generator"].net[1].running_mean
     assert not torch.allclose(norm.running_mean, live_mean)
-    saved = trainer.state_dict()["ema"]["net.1.running_mean"]
+    saved = trainer.state_dict()["ema"]["generator"]["net.1.running_mean"]
     assert torch.equal(saved, norm.running_mean)
     trainer.step(batches)
-    assert torch.equal(trainer.ema.model.net[1].running_mean, trainer.G_core.net[1].running_mean)
+    assert torch.equal(trainer.emas["generator"].model.net[1].running_mean,
+                       trainer.networks["generator"].net[1].running_mean)
 
 
 def test_speed_options_are_noted_and_left_off_where_unsupported(tmp_path, monkeypatch):
-    import ganzoo.engine.trainer
+    import ganzoo.engine.runtime
 
-    monkeypatch.setattr(ganzoo.engine.trainer, "SPEED_OPTION_DEVICES", ("cuda",))  # as on mps
+    monkeypatch.setattr(ganzoo.engine.runtime, "SPEED_OPTION_DEVICES", ("cuda",))  # as on mps
     trainer = make_trainer(tmp_path / "run", [*SHORT, "train.precision=bf16", "train.compile=true",
                                         "train.channels_last=true", "train.fused_adam=true"])
     assert len(trainer.notes) == 4
     assert all("not supported on cpu: it is left off" in n for n in trainer.notes)
-    assert not trainer.bf16 and trainer.G is trainer.G_core
+    assert not trainer.runtime.bf16
+    assert trainer.arena.calls["generator"] is trainer.networks["generator"]
     assert trainer.fit().steps == 60
 
 

@@ -182,8 +182,8 @@ def test_resume_applies_what_can_change_and_refuses_the_rest(tmp_path, capsys):
 
     assert main(["resume", str(run), "train.steps=20", "optim_g.lr=0.0123"]) == 0
     state = load_checkpoint(run / "checkpoints" / "step_0000020.pt")
-    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(0.0123)
-    assert state["opt_d"]["param_groups"][0]["lr"] == pytest.approx(0.001)
+    assert state["optimizers"]["optim_g"]["param_groups"][0]["lr"] == pytest.approx(0.0123)
+    assert state["optimizers"]["optim_d"]["param_groups"][0]["lr"] == pytest.approx(0.001)
 
 
 # ---- signals --------------------------------------------------------------------------------
@@ -226,9 +226,9 @@ def test_a_signal_stops_at_a_checkpoint_that_resumes_exactly(tmp_path, signum):
     assert main(["run", *SIGNAL_RUN, f"train.run_dir={straight}"]) == 0
     a = load_checkpoint(run / "checkpoints" / "step_0001000.pt")
     b = load_checkpoint(straight / "checkpoints" / "step_0001000.pt")
-    for key in ("generator", "discriminator"):
-        for name, tensor in a[key].items():
-            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs"
+    for role in ("generator", "discriminator"):
+        for name, tensor in a["networks"][role].items():
+            assert torch.equal(tensor, b["networks"][role][name]), f"{role}.{name} differs"
     assert torch.equal(a["augmentation"]["p"], b["augmentation"]["p"])
 
 

@@ -25,20 +25,21 @@ def test_bf16_channels_last_and_fused_adam_train_a_dcgan(tmp_path, fake_data):
     data = [f"data.root={fake_data}", "train.steps=4"]
     trainer = make_trainer(tmp_path / "fast", [*TINY_DCGAN, *data, *SPEED], "dcgan_mnist.yaml")
     assert trainer.notes == []
-    for module in (trainer.G_core, trainer.D_core):
+    for module in (trainer.networks["generator"], trainer.networks["discriminator"]):
         for weight in (p for p in module.parameters() if p.dim() == 4):
             assert weight.is_contiguous(memory_format=torch.channels_last)
-    assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
-    z = trainer.G_core.sample_latent(2, trainer.device)
-    with trainer.autocast():
-        assert trainer.G(z).dtype == torch.bfloat16
-        assert trainer.D(trainer.G(z)).dtype == torch.bfloat16
+    assert all(opt.defaults["fused"] for opt in trainer.optimizers.values())
+    z = trainer.networks["generator"].sample_latent(2, trainer.device)
+    with trainer.runtime.autocast():
+        assert trainer.arena.calls["generator"](z).dtype == torch.bfloat16
+        G, D = trainer.arena.calls["generator"], trainer.arena.calls["discriminator"]
+        assert D(G(z)).dtype == torch.bfloat16
 
     result = trainer.fit()
     assert result.steps == 4
     # The checkpoint holds fp32 weights and loads into a run without any speed option.
     state = load_checkpoint(trainer.checkpoints.path(4))
-    weights = [t for t in state["generator"].values() if t.is_floating_point()]
+    weights = [t for t in state["networks"]["generator"].values() if t.is_floating_point()]
     assert all(t.dtype == torch.float32 for t in weights)
     plain = make_trainer(tmp_path / "plain", [*TINY_DCGAN, *data], "dcgan_mnist.yaml")
     plain.load_state_dict(state)
@@ -53,16 +54,17 @@ def test_compiled_steps_match_eager_steps(tmp_path):
              "discriminator.hidden_dims=[16]", *PLAIN]
     eager = make_trainer(tmp_path / "eager", small)
     compiled = make_trainer(tmp_path / "comp", [*small, "train.compile=true"])
-    assert compiled.notes == [] and compiled.G is not compiled.G_core
+    assert compiled.notes == []
+    assert compiled.arena.calls["generator"] is not compiled.networks["generator"]
     eager.fit()
     compiled.fit()
-    for mine, theirs in ((eager.G_core, compiled.G_core), (eager.D_core, compiled.D_core)):
+    for mine, theirs in zip(eager.networks.values(), compiled.networks.values(), strict=True):
         for (name, a), b in zip(mine.state_dict().items(), theirs.state_dict().values(),
                                 strict=True):
             assert torch.allclose(a, b, rtol=1e-4, atol=1e-5), name
     # Checkpoints name the plain modules' parameters, not the compiled wrappers'.
     state = load_checkpoint(compiled.checkpoints.path(3))
-    assert not any(key.startswith("_orig_mod") for key in state["generator"])
+    assert not any(key.startswith("_orig_mod") for key in state["networks"]["generator"])
 
 
 class ValueReads(TorchDispatchMode):

@@ -22,7 +22,7 @@ from ganzoo.engine import distributed
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.trainer import Trainer, TrainResult, stop_on_signals
 from ganzoo.errors import GanzooError
-from ganzoo.recipe import flatten, load_recipe, train_options
+from ganzoo.recipe import DEFAULT_GAME, flatten, load_recipe, train_options
 from ganzoo.registry import Registry
 
 
@@ -206,17 +206,24 @@ def train_with_progress(trainer: Trainer, total: int, console: Console | None) -
         return trainer.fit(on_log=on_log)
 
 
-def describe(recipe: DictConfig) -> str:
-    """'G=dcgan D=dcgan loss=hinge data=cifar10 augment=... regularizers=r1 optim=adam/adam'."""
-    parts = [f"G={recipe.generator.name}", f"D={recipe.discriminator.name}",
-             f"loss={recipe.loss.name}", f"data={recipe.data.name}"]
+def describe(recipe: DictConfig, registry: Registry | None = None) -> str:
+    """'G=dcgan D=dcgan loss=hinge data=cifar10 augment=... regularizers=r1 optim=adam/adam';
+    a game of other roles names each (``game=cycle g_ab=resnet ...``)."""
+    from ganzoo.plugins import load_registry
+    from ganzoo.recipe import game_sections
+
+    game = game_sections(recipe.game.name, registry or load_registry())
+    short = {"generator": "G", "discriminator": "D"}
+    parts = [] if recipe.game.name == DEFAULT_GAME else [f"game={recipe.game.name}"]
+    parts += [f"{short.get(role, role)}={recipe[role].name}" for role in game.roles]
+    parts += [f"loss={recipe.loss.name}", f"data={recipe.data.name}"]
     if recipe.conditional:
         parts.append("conditional")
     if recipe.augment is not None:
         parts.append(f"augment={recipe.augment.name}")
     if recipe.regularizers:
         parts.append("regularizers=" + ",".join(r.name for r in recipe.regularizers))
-    parts.append(f"optim={recipe.optim_g.name}/{recipe.optim_d.name}")
+    parts.append("optim=" + "/".join(recipe[key].name for key in game.optimizers))
     return " ".join(parts)
 
 

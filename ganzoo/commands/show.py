@@ -11,27 +11,31 @@ from rich.console import Group
 from rich.table import Table
 
 from ganzoo.commands.common import load_registry_with_warnings, note, print_wide
-from ganzoo.components import build_one, conditional_classes
+from ganzoo.components import build_network, build_one, conditional_classes, network_shape
 from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Discriminator, Generator
+from ganzoo.interfaces import Discriminator, Field, Generator, default_fields
 from ganzoo.layers import LayerRow, trace_layers
-from ganzoo.recipe import component_options
+from ganzoo.recipe import component_options, game_sections
 from ganzoo.registry import Component, Registry
 
 
-def recipe_sample_spec(recipe: DictConfig, registry: Registry
-                       ) -> tuple[tuple[int, ...], int | None]:
-    """The data's sample shape and class count, from the dataset's options alone where the
-    plugin says how (else by loading it)."""
+def recipe_fields(recipe: DictConfig, registry: Registry
+                  ) -> tuple[dict[str, Field], int | None]:
+    """The data's fields and class count, from the dataset's options alone where the plugin
+    says how (else by loading it)."""
     component = registry.get("dataset", recipe.data.name)
     options = component_options(component, recipe.data, "data")
     needs_classes = bool(recipe.conditional)
-    if component.sample_shape is not None and (not needs_classes or component.num_classes):
-        classes = declared(component, "num_classes", options) if needs_classes else None
-        return tuple(declared(component, "sample_shape", options)), classes
+    if component.fields is not None or component.sample_shape is not None:
+        if not needs_classes or component.num_classes:
+            classes = declared(component, "num_classes", options) if needs_classes else None
+            if component.fields is not None:
+                return dict(declared(component, "fields", options)), classes
+            shape = tuple(declared(component, "sample_shape", options))
+            return default_fields(shape, classes), classes
     dataset = build_one(registry, "dataset", recipe.data, "data")
-    return tuple(dataset.image_shape), dataset.num_classes
+    return dataset.fields, dataset.num_classes
 
 
 def declared(component: Component, what: str, options: Any) -> Any:
@@ -47,14 +51,19 @@ def declared(component: Component, what: str, options: Any) -> Any:
 
 
 def show_recipe(recipe: DictConfig, registry: Registry) -> Group:
+    """Every network of the recipe's game, role by role, built for the data's fields."""
     seed_everything(0)
-    shape, classes = recipe_sample_spec(recipe, registry)
+    fields, classes = recipe_fields(recipe, registry)
     num_classes = conditional_classes(recipe, classes)
-    G = build_one(registry, "generator", recipe.generator, "generator", shape, num_classes)
-    D = build_one(registry, "discriminator", recipe.discriminator, "discriminator", shape,
-                  num_classes)
-    return Group(generator_table(G, recipe.generator.name), discriminator_table(D,
-                 recipe.discriminator.name))
+    tables = []
+    for role, spec in game_sections(recipe.game.name, registry).roles.items():
+        network = build_network(registry, recipe, role, spec,
+                                network_shape(role, spec, fields, num_classes))
+        label = role if role == spec.kind else f"{role} ({spec.kind})"
+        tables.append(generator_table(network, recipe[role].name, label)
+                      if spec.kind == "generator"
+                      else discriminator_table(network, recipe[role].name, label))
+    return Group(*tables)
 
 
 def show_component(kind: str, name: str, assignments: list[str], registry: Registry) -> Table:
@@ -93,19 +102,24 @@ def conditioning(network: Generator | Discriminator) -> str:
     return f", label of {network.num_classes} classes" if network.conditional else ""
 
 
-def generator_table(G: Generator, name: str) -> Table:
+def generator_table(G: Generator, name: str, role: str = "generator") -> Table:
+    if G.input_shape:
+        rows = trace_layers(G, torch.zeros(2, *G.input_shape), example_labels(G))
+        title = (f"{role} {name}: image {format_shape(G.input_shape)}{conditioning(G)} -> "
+                 f"{format_shape(G.image_shape)}")
+        return layer_table(title, rows, first_size=G.input_shape[-1])
     rows = trace_layers(G, torch.zeros(2, G.latent_dim), example_labels(G))
     code = f", {G.latent_categories} of them a one-hot code" if G.latent_categories else ""
-    title = (f"generator {name}: z ({G.latent_dim}{code}){conditioning(G)} -> "
+    title = (f"{role} {name}: z ({G.latent_dim}{code}){conditioning(G)} -> "
              f"{format_shape(G.image_shape)}")
     return layer_table(title, rows, first_size=1)
 
 
-def discriminator_table(D: Discriminator, name: str) -> Table:
+def discriminator_table(D: Discriminator, name: str, role: str = "discriminator") -> Table:
     n = max(2, D.batch_multiple)  # a packing D needs whole packs
     rows = trace_layers(D, torch.zeros(n, *D.image_shape), example_labels(D, n))
     size = D.image_shape[-1] if len(D.image_shape) == 3 else None
-    return layer_table(f"discriminator {name}: {format_shape(D.image_shape)}{conditioning(D)} "
+    return layer_table(f"{role} {name}: {format_shape(D.image_shape)}{conditioning(D)} "
                        "-> logit", rows, first_size=size)
 
 

@@ -83,7 +83,60 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ) from None
     if not isinstance(state, dict):
         raise GanzooError(f"Checkpoint '{path}' does not hold a ganzoo checkpoint.")
+    return upgrade_layout(state)
+
+
+#: the keys of a checkpoint written before games had roles -> (section of the new layout, key)
+LEGACY_KEYS = {"generator": ("networks", "generator"),
+               "discriminator": ("networks", "discriminator"),
+               "opt_g": ("optimizers", "optim_g"), "opt_d": ("optimizers", "optim_d")}
+
+
+def upgrade_layout(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint in today's layout (weights, optimizers and EMA by role or section). One
+    of the two-player layout before it (``generator``, ``opt_g``, ``ema``) is read as the
+    plain game's."""
+    if "networks" in state or "generator" not in state:
+        return state
+    state = dict(state)
+    for key, (section, name) in LEGACY_KEYS.items():
+        if key in state:
+            state.setdefault(section, {})[name] = state.pop(key)
+    ema = state.pop("ema", None)
+    state["ema"] = {"generator": ema} if ema is not None else None
+    shape = {"image_shape": state.get("image_shape"), "num_classes": state.get("num_classes"),
+             "input_shape": None}
+    state.setdefault("roles", {"generator": shape, "discriminator": shape})
+    state.setdefault("primary", "generator")
     return state
+
+
+def network_weights(state: dict[str, Any], role: str, use_ema: bool = True) -> dict[str, Any]:
+    """A role's weights in a checkpoint: its EMA where asked for and kept, else its own."""
+    ema = (state.get("ema") or {}).get(role) if use_ema else None
+    return ema if ema is not None else state["networks"][role]
+
+
+def run_rng_states(latent_rng: torch.Generator) -> dict[str, Any]:
+    """This process's RNG states: the global ones and the latent stream."""
+    from ganzoo.engine.runtime import rng_state
+
+    return {"rng": rng_state(), "latent_rng": latent_rng.get_state()}
+
+
+def restore_rngs(state: dict[str, Any], latent_rng: torch.Generator, rank: int,
+                 world_size: int, seed: int, step: int) -> None:
+    """Every RNG as the checkpoint left it for this rank; with another number of processes,
+    every rank re-seeds from (seed, rank, step) instead."""
+    from ganzoo.engine.runtime import seed_everything, set_rng_state
+
+    saved = state["rng_by_rank"]
+    if state.get("world_size", 1) == world_size == len(saved):
+        set_rng_state(saved[rank]["rng"])
+        latent_rng.set_state(saved[rank]["latent_rng"])
+    else:
+        latent_rng.manual_seed(seed * 1_000_003 + step)
+        seed_everything(seed * 1_000_003 + step)
 
 
 def load_weights(module: torch.nn.Module, weights: dict[str, Any], what: str,

@@ -69,3 +69,64 @@ def set_rng_state(state: dict[str, Any]) -> None:
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
+
+
+# Where torch implements all four speed options (bf16 autocast, channels_last, fused Adam,
+# torch.compile). Elsewhere (mps) they are noted and left off.
+SPEED_OPTION_DEVICES = ("cuda", "cpu")
+
+
+class Runtime:
+    """The device a run trains on and the speed options that apply there (train.precision,
+    channels_last, fused_adam, compile): how networks are placed, wrapped and called."""
+
+    def __init__(self, options: Any, dist: Any, images: bool):
+        self.dist = dist
+        self.device = self._device(options.device)
+        self.notes: list[str] = []  # options that do nothing on this device, said once
+        self.bf16 = self._speed_option("precision", options.precision == "bf16")
+        self.channels_last = self._speed_option("channels_last", options.channels_last) and images
+        self.fused_adam = self._speed_option("fused_adam", options.fused_adam)
+        self.compile = self._speed_option("compile", options.compile)
+
+    def _device(self, name: str) -> torch.device:
+        if self.dist.enabled and torch.cuda.is_available() and name != "cpu":
+            return torch.device("cuda", self.dist.local_rank)
+        return pick_device(name)
+
+    def _speed_option(self, name: str, wanted: bool) -> bool:
+        if wanted and self.device.type not in SPEED_OPTION_DEVICES:
+            self.notes.append(f"train.{name} is not supported on {self.device.type}: it is "
+                              "left off")
+            return False
+        return wanted
+
+    def place(self, module: torch.nn.Module) -> torch.nn.Module:
+        """The module on the device, in channels-last memory format where that is on."""
+        module = module.to(self.device)
+        return module.to(memory_format=torch.channels_last) if self.channels_last else module
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """How the step calls a network: in DDP under torchrun, compiled where asked."""
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # Buffers stay per rank: re-broadcasting BatchNorm statistics between D's real and
+            # fake passes would modify tensors autograd still needs.
+            module = DDP(module, device_ids=ids, broadcast_buffers=False)
+        return torch.compile(module) if self.compile else module
+
+    def frozen(self, module: torch.nn.Module) -> torch.nn.Module:
+        """How another network's update calls a D: its own module, so no DDP gradient sync."""
+        return torch.compile(module) if self.compile else module
+
+    def autocast(self) -> Any:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def prepare(self, batch: Any) -> Any:
+        """A real batch as the networks take it: image fields in channels-last format."""
+        if not self.channels_last:
+            return batch
+        return batch.map(lambda t: t.contiguous(memory_format=torch.channels_last)
+                         if t.dim() == 4 else t)

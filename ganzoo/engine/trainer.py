@@ -1,7 +1,9 @@
-"""The loop around the training step: logging, samples, evaluation and checkpoints.
+"""The loop around the game's steps: logging, samples, evaluation and checkpoints.
 
-The step itself (the D and G updates with their slots) is in ``ganzoo.engine.step``. The loop
-knows the interfaces and never a plugin by name.
+The game (``ganzoo.interfaces.Game``) plays each step in the arena (``ganzoo.engine.arena``);
+the device and speed options are the runtime's (``ganzoo.engine.runtime``), the sample
+pictures' inputs the samples module's, and what a checkpoint holds the checkpoint module's.
+The loop knows the interfaces and never a plugin by name.
 """
 
 from __future__ import annotations
@@ -20,52 +22,17 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from ganzoo.components import Components
-from ganzoo.engine.checkpoint import CheckpointStore, load_weights, save_atomic
+from ganzoo.engine import checkpoint
+from ganzoo.engine.arena import Arena, MetricMeter, OptimizerGroup
+from ganzoo.engine.checkpoint import CheckpointStore, save_atomic
 from ganzoo.engine.distributed import Dist, all_gather, any_rank, parameters_agree
-from ganzoo.engine.ema import CALIBRATION_BATCHES, EMA
+from ganzoo.engine.ema import EMA
 from ganzoo.engine.runs import RunFolder
-from ganzoo.engine.runtime import pick_device, rng_state, seed_everything, set_rng_state
-from ganzoo.engine.step import GameStep, Player
+from ganzoo.engine.runtime import Runtime, seed_everything
+from ganzoo.engine.samples import SamplePictures
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Batch, Generator, is_image_shape
-from ganzoo.pictures import save_image_grid, save_point_cloud
 from ganzoo.recipe import TrainOptions
-
-POINTS_IN_PICTURE = 2000
-MAX_CLASS_ROWS = 10  # a conditional run's sample grid: one row per class, for the first 10
-# Where torch implements all four speed options (bf16 autocast, channels_last, fused Adam,
-# torch.compile). Elsewhere (mps) they are noted and left off.
-SPEED_OPTION_DEVICES = ("cuda", "cpu")
-
-
-class MetricMeter:
-    """Sums each step's named statistics on the device; ``flush`` reads them back in one sync.
-    A value logged on some steps only (a lazy penalty) is averaged over the steps that had it."""
-
-    def __init__(self) -> None:
-        self.totals: dict[str, Tensor] = {}
-        self.counts: dict[str, int] = {}
-
-    def add(self, stats: dict[str, Tensor]) -> None:
-        for name, value in stats.items():
-            self.totals[name] = self.totals[name] + value if name in self.totals else value
-            self.counts[name] = self.counts.get(name, 0) + 1
-
-    @property
-    def count(self) -> int:
-        return max(self.counts.values(), default=0)
-
-    def peek(self) -> dict[str, float]:
-        if not self.totals:
-            return {}
-        names = list(self.totals)
-        values = torch.stack([self.totals[n] / self.counts[n] for n in names]).tolist()
-        return dict(zip(names, values, strict=True))
-
-    def flush(self) -> dict[str, float]:
-        values = self.peek()
-        self.totals, self.counts = {}, {}
-        return values
 
 
 @dataclass
@@ -81,8 +48,8 @@ class TrainResult:
 
 
 class Trainer:
-    """One GAN run: the game step, repeated, with metrics, samples, evaluation and checkpoints.
-    With several processes (torchrun), G and D are wrapped in DDP."""
+    """One GAN run: the game's steps, repeated, with metrics, samples, evaluation and
+    checkpoints. With several processes (torchrun), every network is wrapped in DDP."""
 
     def __init__(self, components: Components, options: TrainOptions, run: RunFolder,
                  recipe: DictConfig | None = None, dist: Dist | None = None,
@@ -93,123 +60,57 @@ class Trainer:
         self.best_score: float | None = None
         self.dist = dist or Dist()
         self.recipe = OmegaConf.to_container(recipe, resolve=True) if recipe is not None else {}
-        self.device = self._device()
-        self.notes: list[str] = []  # options that do nothing on this device, said once
+        self.game, self.primary = components.game, components.game.primary
+        shape = components.shapes[self.primary].image_shape
+        self.runtime = Runtime(options, self.dist, images=is_image_shape(tuple(shape)))
+        self.device, self.notes = self.runtime.device, self.runtime.notes
         self.seed = options.seed + self.dist.rank  # each rank its own data and latents
         seed_everything(self.seed)
 
-        self.G_core = components.generator.to(self.device)
-        self.D_core = components.discriminator.to(self.device)
-        self.is_image = is_image_shape(tuple(self.G_core.image_shape))
-        self.num_classes = components.num_classes
-        self.bf16 = self._speed_option("precision", options.precision == "bf16")
-        self.channels_last = (self._speed_option("channels_last", options.channels_last)
-                              and self.is_image)
-        if self.channels_last:
-            self.G_core.to(memory_format=torch.channels_last)
-            self.D_core.to(memory_format=torch.channels_last)
-        self.ema = EMA(self.G_core, options.ema_decay) if options.ema_decay > 0 else None
-        fused = self._speed_option("fused_adam", options.fused_adam)
-        self.opt_g = components.make_optimizer("optim_g", self.G_core.parameters(), fused)
-        self.opt_d = components.make_optimizer("optim_d", self.D_core.parameters(), fused)
-        compile_ = self._speed_option("compile", options.compile)
-        self.G, self.D = self._wrap(self.G_core, compile_), self._wrap(self.D_core, compile_)
-        # The G update goes through D's own module: no DDP gradient sync for D there.
-        self.D_for_g = torch.compile(self.D_core) if compile_ else self.D_core
-        # The latents of training have their own stream, independent of other RNG users.
-        self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed + 2)
-        self.game = self._game_step()
-
-        self.fixed_z, self.fixed_labels, self.grid_columns = self._fixed_inputs()
+        self.networks = {role: self.runtime.place(net) for role, net in components.networks.items()}
+        self.emas = {role: EMA(self.networks[role], options.ema_decay)
+                     for role in components.roles_of_kind("generator") if options.ema_decay > 0}
+        self.optimizers = {key: components.make_optimizer(
+            key, [p for role in roles for p in self.networks[role].parameters()],
+            self.runtime.fused_adam) for key, roles in components.optimizers.items()}
+        self.arena = self._arena()
+        self.pictures = SamplePictures(self.networks[self.primary], self.game.roles[self.primary],
+                                       components.dataset, options.num_samples,
+                                       components.num_classes, self.device, options.seed)
         self.step_done = 0
-        self.batches_drawn = 0
         self.stop_signal: int | None = None  # set by SIGINT / SIGTERM (stop_on_signals)
         self.checkpoints = CheckpointStore(run.checkpoints_dir, options.keep_checkpoints)
         self.loggers = components.loggers if self.dist.is_main else []  # opened by fit
         if self.dist.is_main:
-            self.run.write_meta({"sample_kind": "images" if self.is_image else "points",
-                                 "image_shape": list(self.G_core.image_shape),
-                                 "num_samples": len(self.fixed_z),
-                                 "num_classes": self.num_classes,
-                                 "grid_columns": self.grid_columns})
+            self.run.write_meta({"sample_kind": "images" if self.pictures.is_image else "points",
+                                 "image_shape": list(shape), "num_samples": self.pictures.count,
+                                 "num_classes": components.num_classes,
+                                 "grid_columns": self.pictures.columns, "primary": self.primary})
 
-    # ---- set-up ----------------------------------------------------------------------------
+    def _arena(self) -> Arena:
+        c, rt = self.c, self.runtime
+        groups = {key: OptimizerGroup(key, [self.networks[r] for r in roles], self.optimizers[key],
+                                      c.schedules[key], self.options.steps)
+                  for key, roles in c.optimizers.items()}
+        return Arena(
+            roles=self.game.roles, networks=self.networks,
+            calls={role: rt.wrap(net) for role, net in self.networks.items()},
+            frozen_calls={role: rt.frozen(self.networks[role])
+                          for role in c.roles_of_kind("discriminator")},
+            groups=groups, regularizers=c.regularizers, loss=c.loss,
+            augmentation=c.augmentation, num_classes=c.num_classes, n_critic=self.options.n_critic,
+            autocast=rt.autocast, prepare=rt.prepare, device=self.device,
+            # the latents of training have their own stream, independent of other RNG users
+            latent_rng=torch.Generator(device=self.device).manual_seed(self.seed + 2))
 
-    def _game_step(self) -> GameStep:
-        by_player = {"generator": [], "discriminator": []}
-        for entry in self.c.regularizers:
-            by_player[entry.regularizer.player].append(entry)
-        steps = self.options.steps
-        generator = Player("generator", self.G_core, self.G, self.opt_g,
-                           self.c.schedules["generator"], steps, by_player["generator"])
-        discriminator = Player("discriminator", self.D_core, self.D, self.opt_d,
-                               self.c.schedules["discriminator"], steps,
-                               by_player["discriminator"])
-        return GameStep(generator=generator, discriminator=discriminator,
-                        discriminator_for_g=self.D_for_g, loss=self.c.loss,
-                        augmentation=self.c.augmentation, num_classes=self.num_classes,
-                        n_critic=self.options.n_critic, autocast=self.autocast,
-                        latent_rng=self.latent_rng, next_real=self.next_real)
-
-    def _fixed_inputs(self) -> tuple[Tensor, Tensor | None, int]:
-        """The z (and labels) of every sample picture, and its columns: for a conditional G,
-        one row per class (the first 10 classes), the same z down each column."""
-        rng = torch.Generator().manual_seed(self.options.seed + 1)
-        G = self.G_core
-        if not self.is_image:  # points of every class alike, when conditional
-            z = G.sample_latent(POINTS_IN_PICTURE, generator=rng).to(self.device)
-            labels = (torch.arange(POINTS_IN_PICTURE, device=self.device) % self.num_classes
-                      if self.num_classes else None)
-            return z, labels, 1
-        n = self.options.num_samples
-        if not self.num_classes:
-            return G.sample_latent(n, generator=rng).to(self.device), None, isqrt(n)
-        rows = min(self.num_classes, MAX_CLASS_ROWS)
-        columns = max(1, n // rows)
-        z = G.sample_latent(columns, generator=rng).repeat(rows, 1)
-        labels = torch.arange(rows).repeat_interleave(columns)
-        return z.to(self.device), labels.to(self.device), columns
-
-    def _device(self) -> torch.device:
-        if self.dist.enabled and torch.cuda.is_available() and self.options.device != "cpu":
-            return torch.device("cuda", self.dist.local_rank)
-        return pick_device(self.options.device)
-
-    def _speed_option(self, name: str, wanted: bool) -> bool:
-        if wanted and self.device.type not in SPEED_OPTION_DEVICES:
-            self.notes.append(f"train.{name} is not supported on {self.device.type}: it is "
-                              "left off")
-            return False
-        return wanted
-
-    def _wrap(self, module: torch.nn.Module, compile_: bool) -> torch.nn.Module:
-        if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            # Buffers stay per rank: re-broadcasting BatchNorm statistics between D's real and
-            # fake passes would modify tensors autograd still needs.
-            module = DDP(module, device_ids=ids, broadcast_buffers=False)
-        return torch.compile(module) if compile_ else module
-
-    def autocast(self) -> Any:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-
-    # ---- the game --------------------------------------------------------------------------
-
-    def next_real(self, batches: Iterator[Batch]) -> Batch:
-        real = next(batches)
-        self.batches_drawn += 1
-        if self.channels_last:
-            real = Batch(real.x.contiguous(memory_format=torch.channels_last), real.labels)
-        return real
+    # ---- the loop --------------------------------------------------------------------------
 
     def step(self, batches: Iterator[Batch]) -> dict[str, Tensor]:
-        """One step of the game (the next one), then the EMA of G's weights; the step's
-        statistics by name, on the device."""
-        stats = self.game(batches, self.step_done + 1)
-        if self.ema is not None:
-            self.ema.update(self.G_core)
+        """One step of the game (the next one), then the EMA of each generator's weights; the
+        step's statistics by name, on the device."""
+        stats = self.arena.play(self.game, batches, self.step_done + 1)
+        for role, ema in self.emas.items():
+            ema.update(self.networks[role])
         return stats
 
     def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
@@ -226,9 +127,8 @@ class Trainer:
     def _train(self, on_log: Callable[[dict[str, Any]], None] | None) -> TrainResult:
         o, main = self.options, self.dist.is_main
         batches = self.c.dataset.batches(o.batch_size, self.device, self.seed,
-                                         start=self.batches_drawn)
-        meter = MetricMeter()
-        record: dict[str, Any] = {}
+                                         start=self.arena.batches_drawn)
+        meter, record = MetricMeter(), {}
         start = last_time = time.perf_counter()
         last_step = self.step_done
         for step in range(self.step_done + 1, o.steps + 1):
@@ -238,8 +138,7 @@ class Trainer:
                 now = time.perf_counter()
                 record = {"step": step, **meter.flush(),
                           "images_per_s": (step - last_step) * o.batch_size * self.dist.world_size
-                          / max(now - last_time, 1e-9),
-                          "elapsed_s": now - start}
+                          / max(now - last_time, 1e-9), "elapsed_s": now - start}
                 last_time, last_step = now, step
                 if main:
                     self.run.log(record)
@@ -258,14 +157,13 @@ class Trainer:
             if step % o.checkpoint_every == 0 or step == o.steps or stopping:
                 if meter.count:  # never checkpoint a run that has just diverged
                     check_finite({"step": step, **meter.peek()})
-                check_finite_parameters(step, self.G_core, self.D_core)
-                rngs = self.rng_by_rank()  # a collective call: every rank takes part
-                if main:
+                check_finite_parameters(step, *self.networks.values())
+                rngs = all_gather(checkpoint.run_rng_states(self.arena.latent_rng), self.dist)
+                if main:  # (gathering the RNG states is collective: every rank takes part)
                     self.checkpoints.save(self.state_dict(rngs))
             if stopping:
                 break
-        agree = (parameters_agree(self.G_core, self.dist)
-                 and parameters_agree(self.D_core, self.dist))
+        agree = all(parameters_agree(net, self.dist) for net in self.networks.values())
         return TrainResult(steps=self.step_done, seconds=time.perf_counter() - start,
                            last=record, checkpoint=str(self.checkpoints.path(self.step_done)),
                            samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree,
@@ -300,101 +198,87 @@ class Trainer:
             save_atomic({**self.state_dict(), "best_score": score},
                         self.run.checkpoints_dir / "best.pt")
 
-    # ---- pictures and logs -----------------------------------------------------------------
+    # ---- samples ---------------------------------------------------------------------------
+
+    def sampling_network(self, role: str) -> torch.nn.Module:
+        """A generator role's EMA weights when there are any (their BatchNorm statistics
+        recomputed for them): they give the better samples."""
+        if role not in self.emas:
+            return self.networks[role]
+        self.emas[role].calibrate(lambda: self.calibration_inputs(role))
+        return self.emas[role].model
 
     @property
     def sampling_generator(self) -> Generator:
-        """The EMA weights when there are any (their BatchNorm statistics recomputed for
-        them): they give the better samples."""
-        if self.ema is None:
-            return self.G_core
-        self.ema.calibrate(self.calibration_inputs)
-        return self.ema.model
+        return self.sampling_network(self.primary)
 
-    def calibration_inputs(self) -> Iterator[tuple[Tensor, Tensor | None]]:
-        """The G inputs EMA.calibrate averages over: the same batches at every call, drawn
-        from an RNG of their own so that training's random streams are untouched."""
+    def calibration_inputs(self, role: str) -> Iterator[tuple[Tensor, Tensor | None]]:
+        """The inputs EMA.calibrate averages over: the same batches at every call, drawn
+        from an RNG (or data stream) of their own, so that training's are untouched."""
+        from ganzoo.engine.ema import CALIBRATION_BATCHES
+
+        n, spec, classes = self.options.batch_size, self.game.roles[role], self.c.num_classes
+        if spec.input is not None:
+            data = self.c.dataset.batches(n, self.device, self.seed + 3)
+            for _ in range(CALIBRATION_BATCHES):
+                batch = next(data)
+                yield batch[spec.input], batch.labels if classes else None
+            return
         rng = torch.Generator(device=self.device).manual_seed(self.seed + 3)
-        n = self.options.batch_size
         for _ in range(CALIBRATION_BATCHES):
-            z = self.G_core.sample_latent(n, self.device, rng)
-            labels = (torch.randint(self.num_classes, (n,), device=self.device, generator=rng)
-                      if self.num_classes else None)
-            yield z, labels
+            z = self.networks[role].sample_latent(n, self.device, rng)
+            yield z, (torch.randint(classes, (n,), device=self.device, generator=rng)
+                      if classes else None)
 
-    @torch.no_grad()
     def save_samples(self, step: int) -> None:
-        """The picture of G's output for the fixed z (for points: with real ones beside)."""
-        G = self.sampling_generator
-        was_training = G.training
-        G.eval()
-        fake = G(self.fixed_z, self.fixed_labels).float()
-        G.train(was_training)
-        path = self.run.sample_path(step)
-        if self.is_image:
-            save_image_grid(fake, path, nrow=self.grid_columns)
+        """The picture of the primary G's output for the fixed inputs."""
+        fake = self.pictures.draw(self.sampling_generator)
+        shown = self.pictures.save(fake, self.run.sample_path(step), step)
+        if self.pictures.is_image:
             for logger in self.loggers:
-                logger.log_images("samples", fake, step)
-        else:
-            real = next(self.c.dataset.batches(fake.shape[0], self.device, self.options.seed)).x
-            save_point_cloud(real[:, :2], fake[:, :2], path, title=f"step {step}")
+                logger.log_images("samples", shown, step)
 
     # ---- state -----------------------------------------------------------------------------
 
-    def rng_states(self) -> dict[str, Any]:
-        """This process's RNG states: the global ones and the latent stream."""
-        return {"rng": rng_state(), "latent_rng": self.latent_rng.get_state()}
-
-    def rng_by_rank(self) -> list[dict[str, Any]]:
-        """Every rank's RNG states, in rank order (under torchrun, gathered from all ranks)."""
-        return all_gather(self.rng_states(), self.dist)
-
     def state_dict(self, rngs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Everything a resumed run needs to continue as if it had never stopped. ``rngs``:
-        every rank's RNG states (``rng_by_rank``); this process's alone when not given."""
+        every rank's RNG states; this process's alone when not given."""
+        emas = {role: self.sampling_network(role).state_dict() for role in self.emas}
+        shapes = {role: shape.as_dict() for role, shape in self.c.shapes.items()}
         return {
-            "step": self.step_done,
-            "batches_drawn": self.batches_drawn,
-            "generator": self.G_core.state_dict(),
-            "discriminator": self.D_core.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "ema": self.sampling_generator.state_dict() if self.ema is not None else None,
+            "step": self.step_done, "batches_drawn": self.arena.batches_drawn,
+            "networks": {role: net.state_dict() for role, net in self.networks.items()},
+            "optimizers": {key: opt.state_dict() for key, opt in self.optimizers.items()},
+            "ema": emas or None, "game": self.game.state_dict(),
             "augmentation": (self.c.augmentation.state_dict()
                              if self.c.augmentation is not None else None),
             "regularizers": [entry.regularizer.state_dict() for entry in self.c.regularizers],
-            "rng_by_rank": rngs or [self.rng_states()],
-            "world_size": self.dist.world_size,
-            "best_score": self.best_score,
-            "image_shape": list(self.G_core.image_shape),
-            "num_classes": self.num_classes,
-            "recipe": self.recipe,
+            "rng_by_rank": rngs or [checkpoint.run_rng_states(self.arena.latent_rng)],
+            "world_size": self.dist.world_size, "best_score": self.best_score,
+            "roles": shapes, "primary": self.primary,
+            "image_shape": shapes[self.primary]["image_shape"],
+            "num_classes": self.c.num_classes, "recipe": self.recipe,
         }
 
     def load_state_dict(self, state: dict[str, Any], where: str = "checkpoint") -> None:
-        load_weights(self.G_core, state["generator"], "generator", where)
-        load_weights(self.D_core, state["discriminator"], "discriminator", where)
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        if self.ema is not None:
-            if state.get("ema") is not None:
-                self.ema.model.load_state_dict(state["ema"])
-            else:  # EMA switched on at resume: start it from the current weights
-                self.ema.model.load_state_dict(self.G_core.state_dict())
+        state = checkpoint.upgrade_layout(state)
+        for role, net in self.networks.items():
+            checkpoint.load_weights(net, state["networks"][role], role, where)
+        for key, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][key])
+        for role, ema in self.emas.items():  # EMA switched on at resume: start from the weights
+            ema.model.load_state_dict((state.get("ema") or {}).get(role)
+                                      or self.networks[role].state_dict())
+        self.game.load_state_dict(state.get("game") or {})
         if self.c.augmentation is not None and state.get("augmentation") is not None:
             self.c.augmentation.load_state_dict(state["augmentation"])
         for entry, saved_state in zip(self.c.regularizers, state.get("regularizers") or [],
                                       strict=False):
             entry.regularizer.load_state_dict(saved_state)
-        self.step_done, self.batches_drawn = int(state["step"]), int(state["batches_drawn"])
+        self.step_done, self.arena.batches_drawn = int(state["step"]), int(state["batches_drawn"])
         self.best_score = state.get("best_score")  # so best.pt is only replaced by a better one
-        saved = state["rng_by_rank"]
-        if state.get("world_size", 1) == self.dist.world_size == len(saved):
-            set_rng_state(saved[self.dist.rank]["rng"])
-            self.latent_rng.set_state(saved[self.dist.rank]["latent_rng"])
-        else:  # another number of processes: every rank re-seeds from (seed, rank, step)
-            self.latent_rng.manual_seed(self.seed * 1_000_003 + self.step_done)
-            seed_everything(self.seed * 1_000_003 + self.step_done)
+        checkpoint.restore_rngs(state, self.arena.latent_rng, self.dist.rank,
+                                self.dist.world_size, self.seed, self.step_done)
 
 
 @contextmanager
@@ -430,15 +314,11 @@ def check_finite_parameters(step: int, *networks: torch.nn.Module) -> None:
                       "another loss.")
 
 
-def isqrt(n: int) -> int:
-    return max(1, int(math.sqrt(n)))
-
-
 def check_finite(record: dict[str, Any]) -> None:
     """Stop a diverged run with one line naming the step and the loss."""
-    for name in ("d_loss", "g_loss"):
-        if name in record and not math.isfinite(record[name]):
+    for name, value in record.items():
+        if name.endswith("_loss") and not math.isfinite(value):
             raise GanzooError(
-                f"Training diverged: {name} is {record[name]} at step {record['step']}. The last "
+                f"Training diverged: {name} is {value} at step {record['step']}. The last "
                 "good checkpoint is kept; lower optim_g.lr / optim_d.lr or try another loss."
             )

@@ -1,0 +1,29 @@
+"""The roles of a game's networks: plain data, importable without torch (``ganzoo list``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Role:
+    """One network of a game, as the recipe's section of the same name builds it.
+
+    ``kind``: 'generator' or 'discriminator'. ``optimizer``: the recipe section of the
+    optimizer that updates it ('optim_g'); roles that name one section share one optimizer.
+    ``field``: the data field a generator makes, or the one a discriminator scores (a tuple:
+    those fields side by side on the channels, as pix2pix's D sees input and output).
+    ``input``: a generator's input field (an image) in place of noise.
+    """
+
+    kind: str
+    optimizer: str
+    field: str | tuple[str, ...] = "x"
+    input: str | None = None
+    summary: str = ""
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every data field the role reads or makes."""
+        made = (self.field,) if isinstance(self.field, str) else tuple(self.field)
+        return made + ((self.input,) if self.input else ())
