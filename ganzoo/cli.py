@@ -135,6 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.set_defaults(handler="ganzoo.commands.sample:interpolate")
 
+    p = sub.add_parser("translate", help="apply a generator with an input to images",
+                       description="Translate images with a run's generator that takes an image "
+                       "in place of z (pix2pix, CycleGAN, super-resolution): a file, a folder "
+                       "of images or a .npz of images, of the generator's input shape.")
+    p.add_argument("target", help="a run folder or a checkpoint file")
+    p.add_argument("--input", required=True, help="an image, a folder of images or a .npz")
+    p.add_argument("--out", required=True, help="a .npz file or a folder for PNG files")
+    p.add_argument("--role", default=None,
+                   help="which generator of the game (default: its primary one, e.g. g_ab; "
+                   "g_ba translates the other way)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--no-ema", action="store_true", help="the raw weights, not their EMA")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler="ganzoo.commands.translate:translate")
+
     p = sub.add_parser(
         "show", help="show G's and D's layers, shapes, parameters and size arithmetic",
         description="Show the layers of a recipe's networks, or of one component: "

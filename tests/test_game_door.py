@@ -87,3 +87,155 @@ def test_the_adversarial_game_plays_the_reference_dcgan_step(tmp_path, fake_data
                 torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
             else:
                 assert torch.equal(a, b), name
+
+
+# ---- games of other roles, from the testkit ------------------------------------------------
+
+CYCLE = """
+game: {name: kit_cycle, cycle_weight: 5.0, pool_size: 8}
+g_ab: {name: kit_translator}
+g_ba: {name: kit_translator}
+d_a: {name: kit_patch}
+d_b: {name: kit_patch}
+loss: {name: mse}
+data: {name: kit_two_domains}
+train: {steps: 6, batch_size: 4, log_every: 1, sample_every: 3, checkpoint_every: 3,
+        num_samples: 4, device: cpu}
+"""
+PAIRED = """
+game: {name: kit_paired}
+generator: {name: kit_translator}
+discriminator: {name: kit_patch}
+loss: {name: nonsaturating}
+data: {name: kit_gray_colour}
+regularizers: [{name: r1, weight: 1.0}]
+train: {steps: 4, batch_size: 4, log_every: 1, sample_every: 4, checkpoint_every: 4,
+        num_samples: 4, device: cpu}
+"""
+
+
+def recipe_file(tmp_path, text: str, name: str = "game.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_games_are_listed_and_shown(tmp_path, capsys):
+    from ganzoo.cli import main
+
+    assert main(["list", "games"]) == 0
+    listed = capsys.readouterr().out
+    assert "adversarial" in listed and "kit_cycle" in listed and "kit_paired" in listed
+    assert main(["show", str(recipe_file(tmp_path, CYCLE))]) == 0
+    shown = capsys.readouterr().out
+    for role in ("g_ab", "g_ba", "d_a", "d_b"):
+        assert f"{role} (" in shown
+    assert "image 1x8x8 -> 1x8x8" in shown
+
+
+def test_a_four_network_game_resumes_bit_identically(tmp_path):
+    """Straight to 6 steps against 3 steps, stopped, then resumed to 6: every network, both
+    optimizers, the game's pools of fakes and the data position are equal to the bit."""
+    from test_resume import assert_same_state
+
+    from ganzoo.cli import main
+    from ganzoo.engine.checkpoint import load_checkpoint
+
+    recipe = recipe_file(tmp_path, CYCLE)
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    assert main(["run", str(recipe), f"train.run_dir={straight}"]) == 0
+    assert main(["run", str(recipe), "train.steps=3", f"train.run_dir={stopped}"]) == 0
+    assert main(["resume", str(stopped), "train.steps=6"]) == 0
+    a = load_checkpoint(straight / "checkpoints" / "step_0000006.pt")
+    b = load_checkpoint(stopped / "checkpoints" / "step_0000006.pt")
+    assert set(a["networks"]) == {"g_ab", "g_ba", "d_a", "d_b"}
+    assert a["game"]["d_a"]["images"].shape == (4, 1, 8, 8)  # the pool holds fakes
+    assert_same_state(a, b)
+    metrics = (straight / "metrics.jsonl").read_text().splitlines()
+    assert '"cycle"' in metrics[-1]
+
+
+def test_a_game_with_an_input_translates_and_exports(tmp_path, capsys):
+    import numpy as np
+
+    import ganzoo
+    from ganzoo.cli import main
+
+    run = tmp_path / "paired"
+    assert main(["run", str(recipe_file(tmp_path, PAIRED)), f"train.run_dir={run}"]) == 0
+    assert (run / "samples" / "step_0000004.png").is_file()  # input | output | truth
+    gray = np.random.default_rng(0).integers(0, 256, (5, 8, 8, 1), dtype=np.uint8)
+    np.savez(tmp_path / "gray.npz", images=gray)
+    assert main(["translate", str(run), "--input", str(tmp_path / "gray.npz"),
+                 "--out", str(tmp_path / "colour.npz")]) == 0
+    colour = np.load(tmp_path / "colour.npz")["images"]
+    assert colour.shape == (5, 8, 8, 3)
+
+    from ganzoo.api import registry
+    from ganzoo.sampling import load_generator
+
+    G, _, _ = load_generator(run, registry(), device="cpu")
+    images = torch.from_numpy(gray).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        expected = G(images)
+    assert main(["export", str(run), "--out", str(tmp_path / "model"),
+                 "--format", "torchscript"]) == 0
+    exported = ganzoo.load_exported(tmp_path / "model")
+    assert exported.input_shape == (1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(images), expected)
+        traced = torch.jit.load(str(tmp_path / "model" / "generator.torchscript.pt"))
+        torch.testing.assert_close(traced(images), expected)
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "images of shape 1x8x8" in card and "game `kit_paired`" in card
+
+    capsys.readouterr()
+    colour_in = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    np.savez(tmp_path / "colour_in.npz", images=colour_in)
+    assert main(["translate", str(run), "--input", str(tmp_path / "colour_in.npz"),
+                 "--out", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "takes 1x8x8" in err and "3x8x8" in err
+
+
+def test_translate_runs_both_ways_of_a_four_network_game(tmp_path):
+    import numpy as np
+
+    from ganzoo.cli import main
+
+    run = tmp_path / "cycle"
+    assert main(["run", str(recipe_file(tmp_path, CYCLE)), "train.steps=3",
+                 f"train.run_dir={run}"]) == 0
+    np.savez(tmp_path / "a.npz", images=np.zeros((3, 8, 8, 1), dtype=np.uint8))
+    for role in ("g_ab", "g_ba"):
+        assert main(["translate", str(run), "--input", str(tmp_path / "a.npz"), "--role", role,
+                     "--out", str(tmp_path / f"{role}.npz")]) == 0
+    a_to_b = np.load(tmp_path / "g_ab.npz")["images"]
+    b_to_a = np.load(tmp_path / "g_ba.npz")["images"]
+    assert a_to_b.shape == b_to_a.shape == (3, 8, 8, 1) and not np.array_equal(a_to_b, b_to_a)
+    assert main(["translate", str(run), "--input", str(tmp_path / "a.npz"), "--role", "d_a",
+                 "--out", str(tmp_path / "no.npz")]) == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    (["~d_b"], "d_b: missing; every recipe needs loss and data sections, and game 'kit_cycle' "
+               "one per role: g_ab, g_ba, d_a, d_b"),
+    (["data={name: gaussian_mixture}"], "data.name: game 'kit_cycle' needs the data field 'b' "
+                                        "(role 'g_ab'), but dataset 'gaussian_mixture' gives "
+                                        "x, labels"),
+    (["g_ab={name: mlp}"], "g_ab.name: generator 'mlp' (plugin 'mlp') takes no input image, "
+                           "but role 'g_ab' of game 'kit_cycle' makes field 'b' from field 'a'"),
+    (["d_c={name: kit_patch}"], "d_c: unknown section; game 'kit_cycle' has the roles g_ab, "
+                                "g_ba, d_a, d_b and the optimizers optim_g, optim_d"),
+    (["optim_dd={name: adam}"], "optim_dd: unknown section (did you mean 'optim_d'?)"),
+    (["game.name=kit_cycel"], "game.name: Unknown game 'kit_cycel'. Did you mean 'kit_cycle'?"),
+])
+def test_a_game_refuses_what_it_cannot_play_in_one_line(tmp_path, capsys, change, message):
+    from ganzoo.cli import main
+
+    code = main(["run", str(recipe_file(tmp_path, CYCLE)), *change,
+                 f"train.run_dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert message in err
+    assert not (tmp_path / "run").exists()  # refused before any folder was made

@@ -26,7 +26,7 @@ class GradientPenalty(Regularizer):
         self.target = target
 
     def penalty(self, ctx: StepContext) -> Tensor:
-        real, fake = ctx.real.x, ctx.fake.x.detach()
+        real, fake = ctx.real_x, ctx.fake_x.detach()
         t = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device)
         between = t * real + (1 - t) * fake.to(real.dtype)
         norms = input_gradient(ctx, between, ctx.real.labels).norm(dim=1)
@@ -39,7 +39,7 @@ class R1(Regularizer):
     player = "discriminator"
 
     def penalty(self, ctx: StepContext) -> Tensor:
-        return 0.5 * input_gradient(ctx, ctx.real.x, ctx.real.labels).pow(2).sum(1).mean()
+        return 0.5 * input_gradient(ctx, ctx.real_x, ctx.real.labels).pow(2).sum(1).mean()
 
 
 class WeightClip(Regularizer):
