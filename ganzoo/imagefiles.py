@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganzoo.engine.checkpoint import CheckpointWriteError, save_atomic
+from ganzoo.files import CheckpointWriteError, save_atomic
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
 CACHE_ENV = "GANZOO_CACHE"

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ganzoo.commands.show import spatial_path
-from ganzoo.layers import conv_output_size, conv_transpose_output_size, trace_layers
+from ganzoo.tracing import conv_output_size, conv_transpose_output_size, trace_layers
 from ganzoo.plugins import load_registry
 
 

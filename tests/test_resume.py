@@ -17,7 +17,7 @@ from helpers import PLAIN, make_trainer
 from ganzoo import hookimpl
 from ganzoo.cli import main
 from ganzoo.engine.checkpoint import load_checkpoint
-from ganzoo.engine.ema import CALIBRATION_BATCHES
+from ganzoo.engine.ema import CALIBRATION_BATCHES, calibration_inputs
 from ganzoo.engine.runs import RunFolder
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry
@@ -201,7 +201,9 @@ def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights(tmp_path):
     G_ema = trainer.sampling_generator
     first, norm = G_ema.net[0], G_ema.net[1]
     with torch.no_grad():
-        outputs = [first(z) for z, _ in trainer.calibration_inputs("generator")]
+        inputs = calibration_inputs(trainer.networks["generator"], trainer.game.roles["generator"],
+                                    trainer.c.dataset, 16, None, trainer.device, trainer.seed + 3)
+        outputs = [first(z) for z, _ in inputs]
     assert len(outputs) == CALIBRATION_BATCHES
     assert torch.allclose(norm.running_mean, torch.cat(outputs).mean(0), atol=1e-5)
     assert torch.allclose(norm.running_var, torch.stack([o.var(0) for o in outputs]).mean(0),

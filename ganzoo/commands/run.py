@@ -20,7 +20,8 @@ from ganzoo.commands.common import load_registry_with_warnings, note
 from ganzoo.components import build_components
 from ganzoo.engine import distributed
 from ganzoo.engine.runs import RunFolder
-from ganzoo.engine.trainer import Trainer, TrainResult, stop_on_signals
+from ganzoo.engine.runtime import stop_on_signals
+from ganzoo.engine.trainer import Trainer, TrainResult
 from ganzoo.errors import GanzooError
 from ganzoo.recipe import DEFAULT_GAME, flatten, load_recipe, train_options
 from ganzoo.registry import Registry

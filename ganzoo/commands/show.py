@@ -15,9 +15,9 @@ from ganzoo.components import build_network, build_one, conditional_classes, net
 from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, Field, Generator, default_fields
-from ganzoo.layers import LayerRow, trace_layers
 from ganzoo.recipe import component_options, game_sections
 from ganzoo.registry import Component, Registry
+from ganzoo.tracing import LayerRow, trace_layers
 
 
 def recipe_fields(recipe: DictConfig, registry: Registry

@@ -1,59 +1,17 @@
-"""Checkpoints: written atomically, read back with ``weights_only=True``."""
+"""Checkpoints: what a run's state holds (networks, optimizers and EMA by role, the game's
+own state, every RNG), written atomically (``ganzoo.files.save_atomic``) and read back with
+``weights_only=True``; the checks that keep a diverged run from overwriting a good one."""
 
 from __future__ import annotations
 
-import contextlib
-import os
+import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganzoo.errors import GanzooError
-
-
-def save_atomic(state: dict[str, Any], path: str | Path) -> Path:
-    """Write ``state`` to a temporary file, flush and fsync it, then rename it over ``path``.
-
-    A crash at any moment leaves either the old file or the new one, never half of one.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)  # a partial file would keep the disk full
-        raise CheckpointWriteError(
-            f"Could not write '{path}' ({write_failure(exc, path.parent)}); the files written "
-            "before it are intact. "
-            "Free some space (or choose a writable place) and resume.") from exc
-    _fsync_dir(path.parent)
-    return path
-
-
-def write_failure(exc: BaseException, folder: Path) -> str:
-    """Why a write failed, in a few words: the OS's reason, or torch's (which reports a full
-    disk as a RuntimeError about its zip writer)."""
-    import shutil
-
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    try:
-        if shutil.disk_usage(folder).free < (1 << 20):
-            return "No space left on device"
-    except OSError:
-        pass
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-
-
-class CheckpointWriteError(GanzooError):
-    """A checkpoint (or cache file) could not be written: the disk is full or read-only."""
+from ganzoo.files import CheckpointWriteError, save_atomic, write_failure  # noqa: F401
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -157,18 +115,6 @@ def load_weights(module: torch.nn.Module, weights: dict[str, Any], what: str,
     module.load_state_dict(weights)
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # some platforms cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 class UnusableCheckpoints(GanzooError):
     """Every checkpoint of a folder failed to load; ``problems`` says why, file by file."""
@@ -235,3 +181,68 @@ def looks_complete(path: Path) -> bool:
             return bool(archive.namelist())
     except (OSError, zipfile.BadZipFile):
         return False
+
+
+def run_state(trainer: Any, rngs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A trainer's whole state, as a checkpoint holds it: networks, optimizers and EMA by role
+    or section, the game's own state, the augmentation's and regularizers', every rank's RNG
+    states (``rngs``; this process's alone when not given), the data position and the shapes
+    each role was built for, beside the resolved recipe."""
+    c = trainer.c
+    emas = {role: trainer.sampling_network(role).state_dict() for role in trainer.emas}
+    shapes = {role: shape.as_dict() for role, shape in c.shapes.items()}
+    return {
+        "step": trainer.step_done, "batches_drawn": trainer.arena.batches_drawn,
+        "networks": {role: net.state_dict() for role, net in trainer.networks.items()},
+        "optimizers": {key: opt.state_dict() for key, opt in trainer.optimizers.items()},
+        "ema": emas or None, "game": trainer.game.state_dict(),
+        "augmentation": c.augmentation.state_dict() if c.augmentation is not None else None,
+        "regularizers": [entry.regularizer.state_dict() for entry in c.regularizers],
+        "rng_by_rank": rngs or [run_rng_states(trainer.arena.latent_rng)],
+        "world_size": trainer.dist.world_size, "best_score": trainer.best_score,
+        "roles": shapes, "primary": trainer.primary,
+        "image_shape": shapes[trainer.primary]["image_shape"],
+        "num_classes": c.num_classes, "recipe": trainer.recipe,
+    }
+
+
+def restore_run(trainer: Any, state: dict[str, Any], where: str | Path) -> None:
+    """Put a checkpoint's state back into a trainer built from the same recipe."""
+    state, c = upgrade_layout(state), trainer.c
+    for role, net in trainer.networks.items():
+        load_weights(net, state["networks"][role], role, where)
+    for key, opt in trainer.optimizers.items():
+        opt.load_state_dict(state["optimizers"][key])
+    for role, ema in trainer.emas.items():  # EMA switched on at resume: start from the weights
+        ema.model.load_state_dict((state.get("ema") or {}).get(role)
+                                  or trainer.networks[role].state_dict())
+    trainer.game.load_state_dict(state.get("game") or {})
+    if c.augmentation is not None and state.get("augmentation") is not None:
+        c.augmentation.load_state_dict(state["augmentation"])
+    for entry, saved_state in zip(c.regularizers, state.get("regularizers") or [], strict=False):
+        entry.regularizer.load_state_dict(saved_state)
+    trainer.step_done, trainer.arena.batches_drawn = int(state["step"]), int(state["batches_drawn"])
+    trainer.best_score = state.get("best_score")  # so best.pt is only replaced by a better one
+    restore_rngs(state, trainer.arena.latent_rng, trainer.dist.rank, trainer.dist.world_size,
+                 trainer.seed, trainer.step_done)
+
+
+def check_finite_parameters(step: int, *networks: torch.nn.Module) -> None:
+    """Refuse to checkpoint weights that hold NaN or Inf (one device sync, at checkpoints only)."""
+    named = [(name, p) for net in networks for name, p in net.named_parameters()]
+    if torch.stack([torch.isfinite(p).all() for _, p in named]).all():
+        return
+    bad = next(name for name, p in named if not torch.isfinite(p).all())
+    raise GanzooError(f"Training diverged: the weights hold NaN or Inf ({bad}) at step {step}. "
+                      "The last good checkpoint is kept; lower optim_g.lr / optim_d.lr or try "
+                      "another loss.")
+
+
+def check_finite(record: dict[str, Any]) -> None:
+    """Stop a diverged run with one line naming the step and the loss."""
+    for name, value in record.items():
+        if name.endswith("_loss") and not math.isfinite(value):
+            raise GanzooError(
+                f"Training diverged: {name} is {value} at step {record['step']}. The last "
+                "good checkpoint is kept; lower optim_g.lr / optim_d.lr or try another loss."
+            )

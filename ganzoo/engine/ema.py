@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -57,3 +58,21 @@ class EMA:
         for norm, momentum in zip(self.norms, momenta, strict=True):
             norm.momentum = momentum
         self.calibrated = True
+
+
+def calibration_inputs(G: nn.Module, role: Any, dataset: Any, n: int, num_classes: int | None,
+                       device: torch.device, seed: int) -> Iterator[tuple[Tensor, Tensor | None]]:
+    """The G inputs ``EMA.calibrate`` averages over: the same batches at every call, drawn
+    from an RNG (or a data stream) of their own, so that training's are untouched. A G fed
+    noise gets z (and drawn labels); a G with an input the data's input field."""
+    if role.input is not None:
+        data = dataset.batches(n, device, seed)
+        for _ in range(CALIBRATION_BATCHES):
+            batch = next(data)
+            yield batch[role.input], batch.labels if num_classes else None
+        return
+    rng = torch.Generator(device=device).manual_seed(seed)
+    for _ in range(CALIBRATION_BATCHES):
+        z = G.sample_latent(n, device, rng)
+        yield z, (torch.randint(num_classes, (n,), device=device, generator=rng)
+                  if num_classes else None)

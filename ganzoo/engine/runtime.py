@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import random
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -130,3 +134,25 @@ class Runtime:
             return batch
         return batch.map(lambda t: t.contiguous(memory_format=torch.channels_last)
                          if t.dim() == 4 else t)
+
+
+@contextmanager
+def stop_on_signals(trainer: Any) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM (what schedulers send before they kill a job) ask the loop to
+    finish its step and write a checkpoint; a second signal acts as it normally would."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def ask_to_stop(signum: int, frame: Any) -> None:
+        trainer.stop_signal = signum
+        signal.signal(signum, previous[signum])
+
+    for signum in previous:
+        signal.signal(signum, ask_to_stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -8,12 +8,8 @@ The loop knows the interfaces and never a plugin by name.
 
 from __future__ import annotations
 
-import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +20,13 @@ from torch import Tensor
 from ganzoo.components import Components
 from ganzoo.engine import checkpoint
 from ganzoo.engine.arena import Arena, MetricMeter, OptimizerGroup
-from ganzoo.engine.checkpoint import CheckpointStore, save_atomic
+from ganzoo.engine.checkpoint import CheckpointStore, check_finite, check_finite_parameters
 from ganzoo.engine.distributed import Dist, all_gather, any_rank, parameters_agree
-from ganzoo.engine.ema import EMA
+from ganzoo.engine.ema import EMA, calibration_inputs
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.runtime import Runtime, seed_everything
 from ganzoo.engine.samples import SamplePictures
-from ganzoo.errors import GanzooError
+from ganzoo.files import save_atomic
 from ganzoo.interfaces import Batch, Generator, is_image_shape
 from ganzoo.recipe import TrainOptions
 
@@ -205,30 +201,14 @@ class Trainer:
         recomputed for them): they give the better samples."""
         if role not in self.emas:
             return self.networks[role]
-        self.emas[role].calibrate(lambda: self.calibration_inputs(role))
+        self.emas[role].calibrate(lambda: calibration_inputs(
+            self.networks[role], self.game.roles[role], self.c.dataset, self.options.batch_size,
+            self.c.num_classes, self.device, self.seed + 3))
         return self.emas[role].model
 
     @property
     def sampling_generator(self) -> Generator:
         return self.sampling_network(self.primary)
-
-    def calibration_inputs(self, role: str) -> Iterator[tuple[Tensor, Tensor | None]]:
-        """The inputs EMA.calibrate averages over: the same batches at every call, drawn
-        from an RNG (or data stream) of their own, so that training's are untouched."""
-        from ganzoo.engine.ema import CALIBRATION_BATCHES
-
-        n, spec, classes = self.options.batch_size, self.game.roles[role], self.c.num_classes
-        if spec.input is not None:
-            data = self.c.dataset.batches(n, self.device, self.seed + 3)
-            for _ in range(CALIBRATION_BATCHES):
-                batch = next(data)
-                yield batch[spec.input], batch.labels if classes else None
-            return
-        rng = torch.Generator(device=self.device).manual_seed(self.seed + 3)
-        for _ in range(CALIBRATION_BATCHES):
-            z = self.networks[role].sample_latent(n, self.device, rng)
-            yield z, (torch.randint(classes, (n,), device=self.device, generator=rng)
-                      if classes else None)
 
     def save_samples(self, step: int) -> None:
         """The picture of the primary G's output for the fixed inputs."""
@@ -243,82 +223,7 @@ class Trainer:
     def state_dict(self, rngs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Everything a resumed run needs to continue as if it had never stopped. ``rngs``:
         every rank's RNG states; this process's alone when not given."""
-        emas = {role: self.sampling_network(role).state_dict() for role in self.emas}
-        shapes = {role: shape.as_dict() for role, shape in self.c.shapes.items()}
-        return {
-            "step": self.step_done, "batches_drawn": self.arena.batches_drawn,
-            "networks": {role: net.state_dict() for role, net in self.networks.items()},
-            "optimizers": {key: opt.state_dict() for key, opt in self.optimizers.items()},
-            "ema": emas or None, "game": self.game.state_dict(),
-            "augmentation": (self.c.augmentation.state_dict()
-                             if self.c.augmentation is not None else None),
-            "regularizers": [entry.regularizer.state_dict() for entry in self.c.regularizers],
-            "rng_by_rank": rngs or [checkpoint.run_rng_states(self.arena.latent_rng)],
-            "world_size": self.dist.world_size, "best_score": self.best_score,
-            "roles": shapes, "primary": self.primary,
-            "image_shape": shapes[self.primary]["image_shape"],
-            "num_classes": self.c.num_classes, "recipe": self.recipe,
-        }
+        return checkpoint.run_state(self, rngs)
 
     def load_state_dict(self, state: dict[str, Any], where: str = "checkpoint") -> None:
-        state = checkpoint.upgrade_layout(state)
-        for role, net in self.networks.items():
-            checkpoint.load_weights(net, state["networks"][role], role, where)
-        for key, opt in self.optimizers.items():
-            opt.load_state_dict(state["optimizers"][key])
-        for role, ema in self.emas.items():  # EMA switched on at resume: start from the weights
-            ema.model.load_state_dict((state.get("ema") or {}).get(role)
-                                      or self.networks[role].state_dict())
-        self.game.load_state_dict(state.get("game") or {})
-        if self.c.augmentation is not None and state.get("augmentation") is not None:
-            self.c.augmentation.load_state_dict(state["augmentation"])
-        for entry, saved_state in zip(self.c.regularizers, state.get("regularizers") or [],
-                                      strict=False):
-            entry.regularizer.load_state_dict(saved_state)
-        self.step_done, self.arena.batches_drawn = int(state["step"]), int(state["batches_drawn"])
-        self.best_score = state.get("best_score")  # so best.pt is only replaced by a better one
-        checkpoint.restore_rngs(state, self.arena.latent_rng, self.dist.rank,
-                                self.dist.world_size, self.seed, self.step_done)
-
-
-@contextmanager
-def stop_on_signals(trainer: Trainer) -> Iterator[None]:
-    """Ctrl-C (SIGINT) and SIGTERM (what schedulers send before they kill a job) ask the loop to
-    finish its step and write a checkpoint; a second signal acts as it normally would."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-
-    def ask_to_stop(signum: int, frame: Any) -> None:
-        trainer.stop_signal = signum
-        signal.signal(signum, previous[signum])
-
-    for signum in previous:
-        signal.signal(signum, ask_to_stop)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def check_finite_parameters(step: int, *networks: torch.nn.Module) -> None:
-    """Refuse to checkpoint weights that hold NaN or Inf (one device sync, at checkpoints only)."""
-    named = [(name, p) for net in networks for name, p in net.named_parameters()]
-    if torch.stack([torch.isfinite(p).all() for _, p in named]).all():
-        return
-    bad = next(name for name, p in named if not torch.isfinite(p).all())
-    raise GanzooError(f"Training diverged: the weights hold NaN or Inf ({bad}) at step {step}. "
-                      "The last good checkpoint is kept; lower optim_g.lr / optim_d.lr or try "
-                      "another loss.")
-
-
-def check_finite(record: dict[str, Any]) -> None:
-    """Stop a diverged run with one line naming the step and the loss."""
-    for name, value in record.items():
-        if name.endswith("_loss") and not math.isfinite(value):
-            raise GanzooError(
-                f"Training diverged: {name} is {value} at step {record['step']}. The last "
-                "good checkpoint is kept; lower optim_g.lr / optim_d.lr or try another loss."
-            )
+        checkpoint.restore_run(self, state, where)

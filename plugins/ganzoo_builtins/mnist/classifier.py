@@ -103,7 +103,8 @@ def train_classifier(root: Path, seed: int = 0, max_epochs: int = 8) -> tuple[nn
 def digit_classifier(root: str | Path) -> nn.Module:
     """The shipped classifier; without it, one trained on the MNIST files under ``root`` on
     first use and cached."""
-    from ganzoo.engine.checkpoint import load_checkpoint, save_atomic
+    from ganzoo.engine.checkpoint import load_checkpoint
+    from ganzoo.files import save_atomic
     from ganzoo.imagefiles import cache_dir, fingerprint
     from ganzoo_builtins.mnist.loader import FILES, check_layout
 
@@ -150,7 +151,7 @@ def main() -> None:
     """Train the classifier and write the weights shipped with the package (fp16)."""
     import argparse
 
-    from ganzoo.engine.checkpoint import save_atomic
+    from ganzoo.files import save_atomic
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--data-root", default="../shared/data",
