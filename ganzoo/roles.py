@@ -13,13 +13,16 @@ class Role:
     optimizer that updates it ('optim_g'); roles that name one section share one optimizer.
     ``field``: the data field a generator makes, or the one a discriminator scores (a tuple:
     those fields side by side on the channels, as pix2pix's D sees input and output).
-    ``input``: a generator's input field (an image) in place of noise.
+    ``input``: a generator's input field (an image) in place of noise. ``paired``: for a
+    generator with an input, whether the data's own ``field`` is the true output for that
+    input (paired data, as pix2pix's), shown beside the output and measured against it.
     """
 
     kind: str
     optimizer: str
     field: str | tuple[str, ...] = "x"
     input: str | None = None
+    paired: bool = False
     summary: str = ""
 
     @property

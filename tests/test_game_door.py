@@ -163,7 +163,10 @@ def test_a_game_with_an_input_translates_and_exports(tmp_path, capsys):
 
     run = tmp_path / "paired"
     assert main(["run", str(recipe_file(tmp_path, PAIRED)), f"train.run_dir={run}"]) == 0
-    assert (run / "samples" / "step_0000004.png").is_file()  # input | output | truth
+    from PIL import Image
+
+    grid = Image.open(run / "samples" / "step_0000004.png")  # input | output | truth, 4 rows
+    assert grid.size == (3 * 10 + 2, 4 * 10 + 2) and grid.mode == "RGB"
     gray = np.random.default_rng(0).integers(0, 256, (5, 8, 8, 1), dtype=np.uint8)
     np.savez(tmp_path / "gray.npz", images=gray)
     assert main(["translate", str(run), "--input", str(tmp_path / "gray.npz"),
@@ -239,3 +242,52 @@ def test_a_game_refuses_what_it_cannot_play_in_one_line(tmp_path, capsys, change
     assert code == 2 and len(err.splitlines()) == 1, err
     assert message in err
     assert not (tmp_path / "run").exists()  # refused before any folder was made
+
+
+def test_a_four_network_game_keeps_the_engine_guarantees(tmp_path, monkeypatch, capsys):
+    """An EMA of each generator role, saved; a step that reads no value back to the host;
+    a sample picture of each fixed input beside its translation; a report of the run."""
+    from PIL import Image
+    from test_speed_options import ValueReads
+
+    from ganzoo.cli import main
+    from ganzoo.engine.checkpoint import load_checkpoint
+
+    run = tmp_path / "cycle"
+    assert main(["run", str(recipe_file(tmp_path, CYCLE)), "train.ema_decay=0.9",
+                 f"train.run_dir={run}"]) == 0
+    state = load_checkpoint(run / "checkpoints" / "step_0000006.pt")
+    assert set(state["ema"]) == {"g_ab", "g_ba"}
+    assert state["roles"]["g_ab"]["input_shape"] == [1, 8, 8]
+    grid = Image.open(run / "samples" / "step_0000006.png")
+    assert grid.size == (2 * 10 + 2, 4 * 10 + 2)  # 4 inputs, each beside its output
+    assert main(["report", str(run), "--out", str(tmp_path / "report.html")]) == 0
+    assert "kit_cycle" in (tmp_path / "report.html").read_text()
+
+    # fused Adam keeps its step count on the device (the plain one reads it on the host)
+    trainer = make_trainer(tmp_path / "direct", ["train.fused_adam=true"],
+                           recipe=str(recipe_file(tmp_path, CYCLE)))
+    batches = trainer.c.dataset.batches(4, trainer.device, 0)
+    trainer.step(batches)
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a training step copied a tensor to the host")
+
+    for method in ("tolist", "numpy", "item"):
+        monkeypatch.setattr(torch.Tensor, method, refuse)
+    with ValueReads() as reads:
+        for step in range(2, 5):
+            trainer.step_done = step - 1
+            trainer.step(batches)
+    assert reads.seen == []
+
+
+@pytest.mark.slow
+def test_a_four_network_game_under_ddp_ends_with_identical_weights(tmp_path):
+    from test_resume import torchrun
+
+    run = tmp_path / "ddp"
+    done = torchrun("run", str(recipe_file(tmp_path, CYCLE)), f"train.run_dir={run}",
+                    fresh=run)
+    assert "x 2 processes" in done.stdout
+    assert "parameters identical across ranks: yes" in done.stdout

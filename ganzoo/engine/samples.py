@@ -31,7 +31,7 @@ class SamplePictures:
         if role.input is not None:
             batch = next(dataset.batches(num_samples, device, seed + 1))
             self.inputs, self.labels = batch[role.input], batch.labels if num_classes else None
-            self.truth = batch[role.field] if role.field in batch else None
+            self.truth = batch[role.field] if role.paired else None
             self.columns = 3 if self.truth is not None else 2
         else:
             self.inputs, self.labels, self.columns = fixed_latents(G, num_samples, num_classes,

@@ -16,7 +16,7 @@ CYCLE_ROLES = {
     "d_b": Role("discriminator", "optim_d", field="b", summary="real B or not"),
 }
 PAIRED_ROLES = {
-    "generator": Role("generator", "optim_g", field="target", input="source",
+    "generator": Role("generator", "optim_g", field="target", input="source", paired=True,
                       summary="G: a grayscale image -> its colours"),
     "discriminator": Role("discriminator", "optim_d", field=("source", "target"),
                           summary="D: the input beside an output -> real or not"),
