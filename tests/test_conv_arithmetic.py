@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from ganzoo.commands.show import spatial_path
-from ganzoo.tracing import conv_output_size, conv_transpose_output_size, trace_layers
 from ganzoo.plugins import load_registry
+from ganzoo.tracing import conv_output_size, conv_transpose_output_size, trace_layers
 
 
 def conv_transpose(x, kernel, stride=1, padding=0, output_padding=0):
