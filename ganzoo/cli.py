@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="a checkpoint of the run (default: the newest good one), "
                                         "e.g. best.pt")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
-    p.set_defaults(handler="ganzoo.commands.share:export")
+    p.set_defaults(handler="ganzoo.commands.export:export")
 
     p = sub.add_parser("report", help="write a self-contained HTML report of one or more runs",
                        description="One HTML file, images embedded, no network: samples over "
@@ -183,14 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "of their metrics and the recipe keys in which they differ.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
     p.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
-    p.set_defaults(handler="ganzoo.commands.share:report")
+    p.set_defaults(handler="ganzoo.commands.report:report")
 
     p = sub.add_parser("compare", help="compare runs in the terminal: metrics, time, recipes",
                        description="A table of the runs' last logged values, newest and best "
                                    "evaluations, steps and time, and of the recipe keys in which "
                                    "they differ.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
-    p.set_defaults(handler="ganzoo.commands.share:compare")
+    p.set_defaults(handler="ganzoo.commands.compare:compare")
 
     for p in sub.choices.values():
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

@@ -1,39 +1,11 @@
-"""``ganzoo export``: a trained generator, taken out of ganzoo."""
+"""``ganzoo compare``: runs side by side in the terminal: metrics, time, recipe differences."""
 
 from __future__ import annotations
 
 import argparse
 
-from ganzoo.commands.common import console, escape
-
-
-def export(args: argparse.Namespace) -> int:
-    from ganzoo.exports import export as export_run
-
-    written = export_run(args.run_dir, args.out, args.format,
-                         weights="raw" if args.no_ema else "ema", checkpoint=args.checkpoint)
-    console.print(f"wrote {escape(args.out)}: {', '.join(p.name for p in written)}")
-    return 0
-
-
-def open_runs(paths: list[str]):
-    from ganzoo.api import Run
-
-    return [Run(path) for path in paths]
-
-
-def report(args: argparse.Namespace) -> int:
-    from ganzoo.errors import GanzooError
-    from ganzoo.report import write_report
-
-    runs = open_runs(args.runs)
-    try:
-        path = write_report(runs, args.out)
-    except OSError as exc:
-        raise GanzooError(f"--out {args.out}: cannot write there ({exc.strerror or exc}); "
-                          "choose a writable place") from None
-    console.print(f"wrote {escape(str(path))}")
-    return 0
+from ganzoo.commands.common import console
+from ganzoo.commands.report import open_runs
 
 
 def compare(args: argparse.Namespace) -> int:
