@@ -291,3 +291,34 @@ def test_a_four_network_game_under_ddp_ends_with_identical_weights(tmp_path):
                     fresh=run)
     assert "x 2 processes" in done.stdout
     assert "parameters identical across ranks: yes" in done.stdout
+
+
+def test_the_game_walkthrough_in_the_docs_trains_as_written(tmp_path, monkeypatch):
+    """docs/plugins.md's one-file game and its recipe, exactly as the page shows them."""
+    import re
+    import sys
+    import types
+    from pathlib import Path
+
+    from ganzoo.components import build_components
+    from ganzoo.engine.runs import RunFolder
+    from ganzoo.engine.trainer import Trainer
+    from ganzoo.plugins import load_registry
+    from ganzoo.recipe import load_recipe, train_options
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    section = page[page.index("## A new game in one plugin file"):]
+    code, recipe = re.findall(r"```(?:python|yaml)\n(.*?)```", section, re.S)[:2]
+    plugin = types.ModuleType("walkthrough_game")
+    monkeypatch.setitem(sys.modules, plugin.__name__, plugin)  # for its dataclass
+    exec(compile(code, "docs/plugins.md", "exec"), plugin.__dict__)
+    registry = load_registry(extra_plugins={"walkthrough": plugin})
+    path = recipe_file(tmp_path, recipe)
+    config = load_recipe(path, ["train.steps=3", "train.batch_size=4", "train.device=cpu",
+                                f"train.run_dir={tmp_path / 'run'}"], registry)
+    c = build_components(config, registry)
+    assert c.networks["discriminator"].image_shape == (4, 8, 8)  # source beside target
+    trainer = Trainer(c, train_options(config), RunFolder.create(config, "walk",
+                                                                 str(tmp_path / "run")), config)
+    result = trainer.fit()
+    assert result.steps == 3 and "l1" in result.last
