@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Translate images with a run's generator that takes an image "
                        "in place of z (pix2pix, CycleGAN, super-resolution): a file, a folder "
                        "of images or a .npz of images, of the generator's input shape.")
-    p.add_argument("target", help="a run folder or a checkpoint file")
+    p.add_argument("target", help="a run folder, a checkpoint file or an export folder")
     p.add_argument("--input", required=True, help="an image, a folder of images or a .npz")
     p.add_argument("--out", required=True, help="a .npz file or a folder for PNG files")
     p.add_argument("--role", default=None,

@@ -142,6 +142,11 @@ def save_traced(G: Generator, format: str, path: Path) -> Path:
     return path
 
 
+def is_export(folder: Path) -> bool:
+    """Whether ``folder`` looks like an export (its config and weights are there)."""
+    return (folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()
+
+
 def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
     """The generator of an export folder, in eval mode: built from config.yaml by the
     registered component it names, its weights read from model.safetensors."""
@@ -184,8 +189,9 @@ def model_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
     images = is_image_shape(tuple(G.image_shape))
     shape = "x".join(map(str, G.image_shape))
     output = f"images of shape {shape} in [-1, 1]" if images else f"points of shape {shape}"
-    pipeline = (["pipeline_tag: " + ("image-generation" if G.conditional
-                                     else "unconditional-image-generation")] if images else [])
+    task = ("image-to-image" if G.input_shape else "image-generation" if G.conditional
+            else "unconditional-image-generation")
+    pipeline = [f"pipeline_tag: {task}"] if images else []
     data_options = ", ".join(f"{k}={v}" for k, v in data.items() if k != "name")
     ema = weights == "ema" and state["has_ema"]
     others = [r for r in run.registry.get("game", recipe.game.name).roles if r != role]
@@ -209,13 +215,24 @@ def model_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
         component.licence or "not stated by the dataset's plugin: check the data's terms.", "",
         "## Use", "", "```python", "import ganzoo", "",
         "G = ganzoo.load_exported('.')   # this folder",
-        "samples = ganzoo.sample(G, 16, seed=0)   # (16, " + ", ".join(map(str, G.image_shape))
-        + ")" + (", classes 0, 1, ... in turn" if G.conditional else ""),
+        *use_lines(G),
         "```", "",
         *format_lines(files), "", "## Files", "",
         *[f"- `{f.name}`" for f in files], f"- `{CARD}`", "",
     ]
     return "\n".join(lines)
+
+
+def use_lines(G: Generator) -> list[str]:
+    """How to call the loaded G: sampling from z, or translating images."""
+    out = ", ".join(map(str, G.image_shape))
+    if G.input_shape:
+        shape = ", ".join(map(str, G.input_shape))
+        return [f"images = ...   # (N, {shape}), float in [-1, 1]",
+                f"outputs = G(images)   # (N, {out})",
+                "# or: ganzoo translate . --input images/ --out outputs.npz"]
+    return ["samples = ganzoo.sample(G, 16, seed=0)   # (16, " + out + ")"
+            + (", classes 0, 1, ... in turn" if G.conditional else "")]
 
 
 def evaluation_lines(run: Any) -> list[str]:
@@ -242,8 +259,10 @@ def format_lines(files: list[Path]) -> list[str]:
     lines = []
     if FORMAT_FILES["torchscript"] in names:
         lines += ["Without ganzoo: `torch.jit.load('generator.torchscript.pt')(z)`"
-                  " (z of shape (N, latent_dim); a conditional G takes (z, labels))."]
+                  " (z of shape (N, latent_dim), or images for a G with an input; a conditional"
+                  " G takes (z, labels))."]
     if FORMAT_FILES["onnx"] in names:
         lines += ["Without PyTorch: `onnxruntime.InferenceSession('generator.onnx').run(None, "
-                  "{'z': z})` (and `labels`, int64, for a conditional G)."]
+                  "{'z': z})` (`images` for a G with an input; and `labels`, int64, for a "
+                  "conditional G)."]
     return lines

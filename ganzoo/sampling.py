@@ -106,6 +106,7 @@ def class_labels(G: Generator, n: int, which: str | int | None) -> Tensor | None
 def generate(G: Generator, n: int, seed: int = 0, batch_size: int = 256,
              labels: Tensor | None = None) -> Tensor:
     """n samples from G on the CPU, from a seeded z (and the given labels, when conditional)."""
+    check_takes_noise(G)
     device = next(G.parameters()).device
     rng = torch.Generator().manual_seed(seed)
     z = G.sample_latent(n, generator=rng)
@@ -114,6 +115,14 @@ def generate(G: Generator, n: int, seed: int = 0, batch_size: int = 256,
         y = labels[i:i + batch_size].to(device) if labels is not None else None
         out.append(G(z[i:i + batch_size].to(device), y).float().cpu())
     return torch.cat(out)
+
+
+def check_takes_noise(G: Generator) -> None:
+    """Sampling from z needs a G fed noise; one with an input translates images instead."""
+    if G.input_shape:
+        shape = "x".join(map(str, G.input_shape))
+        raise GanzooError(f"this generator takes images of shape {shape} in place of z: use "
+                          "'ganzoo translate RUN --input ...' (or run.translate) for it")
 
 
 def to_uint8(images: Tensor) -> Tensor:
@@ -173,6 +182,7 @@ def interpolation_grid(G: Generator, rows: int, steps: int, seed: int = 0,
     within class ``which``, or with row r in class r mod K by default)."""
     if not is_image_shape(tuple(G.image_shape)):
         raise GanzooError("interpolate draws image grids; this generator makes points")
+    check_takes_noise(G)
     rng = torch.Generator().manual_seed(seed)
     ends = G.sample_latent(2 * rows, generator=rng).view(rows, 2, G.latent_dim)
     t = torch.linspace(0, 1, steps).view(1, steps, 1)

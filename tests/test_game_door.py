@@ -191,6 +191,10 @@ def test_a_game_with_an_input_translates_and_exports(tmp_path, capsys):
         torch.testing.assert_close(traced(images), expected)
     card = (tmp_path / "model" / "README.md").read_text()
     assert "images of shape 1x8x8" in card and "game `kit_paired`" in card
+    assert "pipeline_tag: image-to-image" in card and "outputs = G(images)" in card
+    assert main(["translate", str(tmp_path / "model"), "--input", str(tmp_path / "gray.npz"),
+                 "--out", str(tmp_path / "from_export.npz")]) == 0
+    assert np.array_equal(np.load(tmp_path / "from_export.npz")["images"], colour)
 
     capsys.readouterr()
     colour_in = np.zeros((2, 8, 8, 3), dtype=np.uint8)
@@ -199,6 +203,9 @@ def test_a_game_with_an_input_translates_and_exports(tmp_path, capsys):
                  "--out", str(tmp_path / "x.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "takes 1x8x8" in err and "3x8x8" in err
+    assert main(["sample", str(run), "--out", str(tmp_path / "s.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "use 'ganzoo translate" in err
 
 
 def test_translate_runs_both_ways_of_a_four_network_game(tmp_path):
