@@ -136,3 +136,27 @@ def _given(obj: Any) -> Callable[[], Any]:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def load_registry_with_warnings() -> Registry:
+    """``load_registry()``, with a warning line for each broken plugin, each shadowed name and
+    each unknown name in GANZOO_DISABLE_PLUGINS."""
+    from ganzoo.console import warn
+
+    registry = load_registry()
+    for plugin in registry.broken:
+        warn(f"plugin {plugin.name!r} ({plugin.package}) is broken and was skipped: "
+             f"{plugin.error}")
+    for component, owner in registry.shadowed():
+        qualified = f"{component.plugin}:{component.name}"
+        if owner is not None:
+            warn(f"plugin {component.plugin!r} registers {component.kind} {component.name!r}, "
+                 f"which the built-in plugin {owner.plugin!r} has: recipes get the built-in; "
+                 f"write {qualified!r} for the plugin's")
+        else:
+            warn(f"{component.kind} {component.name!r} is registered by several plugins: "
+                 f"write {qualified!r} (or another plugin's) to choose")
+    for name in registry.unknown_disabled:
+        warn(f"GANZOO_DISABLE_PLUGINS names {name!r}, which is no plugin or package; see "
+             "'ganzoo list plugins'")
+    return registry

@@ -101,7 +101,7 @@ def data_uri(path: Path) -> str:
 
 def timeline(run: Run) -> str:
     """The sample pictures at up to TIMELINE_FRAMES steps, first and last included."""
-    from ganzoo.commands.plots import evenly, step_of
+    from ganzoo.plots import evenly, step_of
 
     frames = evenly(sorted(run.folder.samples_dir.glob("step_*.png")), TIMELINE_FRAMES)
     if not frames:

@@ -101,7 +101,7 @@ def test_conflicts_show_in_list_and_list_plugins(capsys, monkeypatch):
 
 def test_disabling_an_unknown_plugin_warns_and_unknown_names_mention_disabled_ones(
         monkeypatch, capsys):
-    from ganzoo.commands.common import load_registry_with_warnings
+    from ganzoo.plugins import load_registry_with_warnings
 
     monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "mlp,nosuch")
     registry = load_registry_with_warnings()
