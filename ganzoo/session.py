@@ -26,20 +26,28 @@ from ganzoo.recipe import DEFAULT_GAME, flatten, train_options
 from ganzoo.registry import Registry
 
 #: what a resumed run may change: when and where it writes, how long it goes, the device and
-#: speed options, evaluation, and the learning rates and their schedules (applied from the
-#: next step). Anything else would make the checkpoint continue a different run.
+#: speed options, evaluation, and (for each optimizer section of the game) the learning rates
+#: and their schedules, applied from the next step. Anything else would make the checkpoint
+#: continue a different run.
 RESUMABLE = ("train.steps", "train.log_every", "train.sample_every", "train.num_samples",
              "train.checkpoint_every", "train.keep_checkpoints", "train.tensorboard",
              "train.device", "train.precision", "train.channels_last", "train.fused_adam",
              "train.compile", "train.run_dir", "train.ema_decay", "train.lr_g", "train.lr_d",
-             "eval.", "optim_g.lr", "optim_d.lr", "optim_g.schedule", "optim_d.schedule")
+             "eval.")
 
 
-def check_resume_changes(saved: DictConfig, new: DictConfig) -> None:
+def check_resume_changes(saved: DictConfig, new: DictConfig,
+                         registry: Registry | None = None) -> None:
     """Refuse, in one line, an override that a resumed run could not honour."""
+    from ganzoo.plugins import load_registry
+    from ganzoo.recipe import game_sections
+
+    optimizers = game_sections(saved.game.name, registry or load_registry()).optimizers
+    resumable = RESUMABLE + tuple(f"{key}.{option}" for key in optimizers
+                                  for option in ("lr", "schedule"))
     before, after = flatten(OmegaConf.to_container(saved)), flatten(OmegaConf.to_container(new))
     for key in sorted(set(before) | set(after)):
-        if before.get(key) != after.get(key) and not key.startswith(RESUMABLE):
+        if before.get(key) != after.get(key) and not key.startswith(resumable):
             raise GanzooError(
                 f"{key}: cannot change when resuming (it was {before.get(key)!r}, now "
                 f"{after.get(key)!r}); resume without it, or start a new run with "

@@ -32,9 +32,10 @@ def resume(args: argparse.Namespace) -> int:
     if not (run_dir / "recipe.yaml").is_file():
         raise GanzooError(f"'{run_dir}' is not a ganzoo run folder (no recipe.yaml in it).")
     registry = load_registry_with_warnings()
-    recipe = load_recipe(run_dir / "recipe.yaml", [*args.overrides, f"train.run_dir={run_dir}"])
+    recipe = load_recipe(run_dir / "recipe.yaml", [*args.overrides, f"train.run_dir={run_dir}"],
+                         registry)
     train_options(recipe)
-    check_resume_changes(load_recipe(run_dir / "recipe.yaml"), recipe)
+    check_resume_changes(load_recipe(run_dir / "recipe.yaml", registry=registry), recipe, registry)
 
     result = run_recipe(recipe, registry, name=run_dir.name, console=default_console,
                         resume_dir=run_dir)
