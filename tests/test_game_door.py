@@ -126,6 +126,7 @@ def test_games_are_listed_and_shown(tmp_path, capsys):
     assert main(["list", "games"]) == 0
     listed = capsys.readouterr().out
     assert "adversarial" in listed and "kit_cycle" in listed and "kit_paired" in listed
+    assert "roles:" in listed and "g_ab" in listed  # the games' roles: their recipe sections
     assert main(["show", str(recipe_file(tmp_path, CYCLE))]) == 0
     shown = capsys.readouterr().out
     for role in ("g_ab", "g_ba", "d_a", "d_b"):

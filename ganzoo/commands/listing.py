@@ -26,7 +26,7 @@ def list_components(args: argparse.Namespace) -> int:
     for kind in kinds:
         for c in registry.all(kind.name):
             if id(c) not in hidden:
-                table.add_row(c.name, c.kind, origin(c.plugin, c.package), escape(c.summary))
+                table.add_row(c.name, c.kind, origin(c.plugin, c.package), summary(c))
         for c, owner in shadowed:
             if c.kind == kind.name:
                 table.add_row(f"{c.plugin}:{c.name}", c.kind, origin(c.plugin, c.package),
@@ -37,6 +37,14 @@ def list_components(args: argparse.Namespace) -> int:
                       escape(plugin.error))
     console.print(table)
     return 0
+
+
+def summary(c: Component) -> str:
+    """The component's one line; a game's also names its roles (the recipe's sections)."""
+    if not c.roles:
+        return escape(c.summary)
+    roles = ", ".join(f"{name} ({role.kind})" for name, role in c.roles.items())
+    return f"{escape(c.summary)} [dim]roles: {escape(roles)}[/]"
 
 
 def conflict_note(owner: Component | None) -> str:
