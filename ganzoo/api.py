@@ -43,7 +43,7 @@ def check_weights(weights: str) -> None:
 def registry() -> Registry:
     """Every registered component, built-in and third-party, as the plugins now installed
     give them (conflicts and broken plugins are warned about)."""
-    from ganzoo.commands.common import load_registry_with_warnings
+    from ganzoo.plugins import load_registry_with_warnings
 
     return load_registry_with_warnings()
 
@@ -190,8 +190,8 @@ def train(recipe: str | Path | dict[str, Any] | DictConfig, overrides: Sequence[
     Progress shows as in the CLI unless ``quiet``."""
     from rich.console import Console
 
-    from ganzoo.commands.common import console
-    from ganzoo.commands.run import run_recipe
+    from ganzoo.console import console
+    from ganzoo.session import run_recipe
     from ganzoo.recipe import compose, load_recipe, train_options
 
     overrides = [*overrides, *([f"train.run_dir={run_dir}"] if run_dir is not None else [])]
