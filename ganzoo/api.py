@@ -191,8 +191,8 @@ def train(recipe: str | Path | dict[str, Any] | DictConfig, overrides: Sequence[
     from rich.console import Console
 
     from ganzoo.console import console
-    from ganzoo.session import run_recipe
     from ganzoo.recipe import compose, load_recipe, train_options
+    from ganzoo.session import run_recipe
 
     overrides = [*overrides, *([f"train.run_dir={run_dir}"] if run_dir is not None else [])]
     components, notes = registry(), []

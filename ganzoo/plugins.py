@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.cifar10",
     "ganzoo_builtins.celeba",
     "ganzoo_builtins.image_folder",
+    "ganzoo_builtins.pairs",
     "ganzoo_builtins.inception",
     "ganzoo_builtins.augment",
     "ganzoo_builtins.regularizers",

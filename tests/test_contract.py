@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganzoo.components import build_one
+from ganzoo.components import build_one, takes_keyword
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import (
     Augmentation,
@@ -26,11 +26,13 @@ SMALL = {"hidden_dims": [16, 16], "ngf": 4, "ndf": 4, "latent_dim": 8}
 
 
 def build(component, shape, num_classes=None):
-    """Build through the registry's door (options checked, nested components allowed)."""
+    """Build through the registry's door (options checked, nested components allowed); a
+    generator with an input is built to take images of the shape it makes."""
     fields = component.options() if component.options else None
     small = {k: v for k, v in SMALL.items() if fields is not None and hasattr(fields, k)}
+    extra = {"input_shape": shape} if takes_keyword(component.build, "input_shape") else {}
     return build_one(REGISTRY, component.kind, {"name": component.name, **small},
-                     component.kind, shape, num_classes)
+                     component.kind, shape, num_classes, **extra)
 
 
 def buildable(component):
@@ -54,8 +56,11 @@ def unconditional(component):
 def test_generator_contract(component):
     for shape, G in unconditional(component).items():
         assert isinstance(G, Generator) and tuple(G.image_shape) == shape
-        z = G.sample_latent(4)
-        assert z.shape == (4, G.latent_dim)
+        if G.input_shape:  # a G with an input: images in place of z
+            z = torch.rand(4, *G.input_shape) * 2 - 1
+        else:
+            z = G.sample_latent(4)
+            assert z.shape == (4, G.latent_dim)
         out = G(z)
         assert out.shape == (4, *shape)
         assert torch.isfinite(out).all()

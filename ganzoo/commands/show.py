@@ -11,7 +11,13 @@ from rich.console import Group
 from rich.table import Table
 
 from ganzoo.commands.common import load_registry_with_warnings, note, print_wide
-from ganzoo.components import build_network, build_one, conditional_classes, network_shape
+from ganzoo.components import (
+    build_network,
+    build_one,
+    conditional_classes,
+    network_shape,
+    takes_keyword,
+)
 from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, Field, Generator, default_fields
@@ -74,10 +80,15 @@ def show_component(kind: str, name: str, assignments: list[str], registry: Regis
     shape = parse_shape(values.pop("shape", None), values.pop("image_size", 64),
                         values.pop("channels", 3))
     num_classes = values.pop("num_classes", None)
+    input_shape = values.pop("input_shape", None)
     config = {"name": name, **values}
+    extra = {}
+    if kind == "generator" and takes_keyword(registry.get(kind, name).build, "input_shape"):
+        # a G with an input: images of input_shape=CxHxW (default: the shape it makes)
+        extra["input_shape"] = parse_shape(input_shape, 0, 0) if input_shape else shape
     seed_everything(0)
     model = build_one(registry, kind, config, kind, shape,
-                      int(num_classes) if num_classes is not None else None)
+                      int(num_classes) if num_classes is not None else None, **extra)
     return generator_table(model, name) if kind == "generator" else discriminator_table(model, name)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganzoo import hookimpl
+from ganzoo.errors import GanzooError
 from ganzoo.options import positive
 from ganzoo.roles import Role
 
@@ -61,10 +62,17 @@ def build_paired(options: PairedOptions):
     return KitPaired(options.l1_weight)
 
 
+def images_only(what: str, *shapes) -> None:
+    for shape in shapes:
+        if len(shape) != 3:
+            raise GanzooError(f"{what} takes images (C, H, W), not samples of shape {shape}")
+
+
 def build_translator(options: NetOptions, image_shape, num_classes, input_shape=None):
     """a tiny image-to-image G: two 3x3 convolutions"""
     from ganzoo_testkit.games import Translator
 
+    images_only("kit_translator", image_shape, input_shape or image_shape)
     return Translator(image_shape, input_shape or image_shape, options.hidden)
 
 
@@ -72,6 +80,7 @@ def build_patch(options: NetOptions, image_shape, num_classes):
     """a tiny convolutional D averaging its patch logits"""
     from ganzoo_testkit.games import PatchD
 
+    images_only("kit_patch", image_shape)
     return PatchD(image_shape, options.hidden)
 
 
