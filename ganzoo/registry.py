@@ -138,8 +138,14 @@ def check_roles(name: str, roles: Any) -> None:
                               "lower-case letters, digits and '_', and not "
                               f"{', '.join(sorted(RESERVED_SECTIONS))}")
         if not isinstance(spec, Role) or spec.kind not in ("generator", "discriminator"):
-            raise GanzooError(f"game {name!r}: role {role!r} must be a ganzoo.interfaces.Role "
+            raise GanzooError(f"game {name!r}: role {role!r} must be a ganzoo.roles.Role "
                               "of kind 'generator' or 'discriminator'")
+        section = spec.optimizer
+        if (not isinstance(section, str) or not _NAME.match(section)
+                or section in RESERVED_SECTIONS or section in roles):
+            raise GanzooError(f"game {name!r}: role {role!r} names optimizer section "
+                              f"{section!r}, which cannot be a recipe section of its own; use "
+                              "a name such as 'optim_g'")
 
 
 #: recipe sections that are not a game's: no role and no optimizer section may take these names

@@ -330,3 +330,30 @@ def test_the_game_walkthrough_in_the_docs_trains_as_written(tmp_path, monkeypatc
                                                                  str(tmp_path / "run")), config)
     result = trainer.fit()
     assert result.steps == 3 and "l1" in result.last
+
+
+@pytest.mark.parametrize("roles, message", [
+    (None, "register it with roles="),
+    ({"train": "generator"}, "role 'train' cannot be a recipe section"),
+    ({"g": ("critic", "optim_g")}, "role 'g' must be a ganzoo.roles.Role of kind"),
+    ({"g": ("generator", "loss")}, "names optimizer section 'loss', which cannot be"),
+    ({"g": ("generator", "d"), "d": ("discriminator", "optim_d")}, "optimizer section 'd'"),
+])
+def test_a_game_registered_with_unusable_roles_marks_its_plugin_broken(roles, message):
+    from ganzoo import hookimpl
+    from ganzoo.plugins import load_registry
+    from ganzoo.roles import Role
+
+    given = None if roles is None else {
+        name: Role(*spec) if isinstance(spec, tuple) else spec for name, spec in roles.items()}
+    if roles == {"train": "generator"}:
+        given = {"train": Role("generator", "optim_g")}
+
+    class Plugin:
+        @hookimpl
+        def ganzoo_register_games(self, register):
+            register("odd", lambda options: None, roles=given)
+
+    registry = load_registry(extra_plugins={"odd": Plugin()})
+    (broken,) = [p for p in registry.broken if p.name == "odd"]
+    assert message in broken.error
