@@ -40,6 +40,52 @@ def check_weights(weights: str) -> None:
         raise GanzooError(f"weights: expected 'ema' or 'raw' (got {weights!r})")
 
 
+def generator_name(state: dict[str, Any], role: str | None = None) -> str | None:
+    """The registered name ('mlp') of a checkpoint's generator (its primary one by default)."""
+    role = role or state.get("primary", "generator")
+    try:
+        return str(state["recipe"][role]["name"])
+    except (KeyError, TypeError):
+        return None
+
+
+def role_kinds(state: dict[str, Any] | None, components: Registry) -> dict[str, str]:
+    """Role -> kind ('generator', 'discriminator') of a checkpoint's game."""
+    from ganzoo.recipe import DEFAULT_GAME, game_sections
+
+    if state is None:
+        return {"generator": "generator", "discriminator": "discriminator"}
+    game = (state["recipe"].get("game") or {}).get("name") or DEFAULT_GAME
+    return {name: spec.kind for name, spec in game_sections(game, components).roles.items()}
+
+
+def refuse_trained_overrides(overrides: Sequence[str], roles: dict[str, str], command: str,
+                             allowed: Sequence[str] = ("eval", "data")) -> None:
+    """Overrides may change what ``command`` does (``eval.*``, ``data.*``), never the trained
+    networks nor how they were trained: those come from the checkpoint, and an override of
+    them would be silently ignored."""
+    takes = (f"only {' and '.join(f'{a}.*' for a in allowed)} overrides apply" if allowed
+             else f"{command} takes no recipe overrides")
+    for item in overrides:
+        if "=" not in item and not item.startswith("~"):
+            if not allowed:
+                raise GanzooError(f"{item}: unexpected argument; {command} takes one target, a "
+                                  "run folder or a checkpoint file")
+            raise GanzooError(f"Override {item!r} must look like key=value (eval.n=100) or "
+                              "~key to remove a key")
+        section = item.removeprefix("~").split("=", 1)[0].split(".", 1)[0]
+        if section in allowed:
+            continue
+        if section in roles:
+            kind = roles[section] if roles[section] == section else \
+                f"{roles[section]} {section!r}"
+            raise GanzooError(f"{item}: {command} cannot change the trained {kind}, which is "
+                              f"the checkpoint's as trained; {takes}; use --truncation for "
+                              "sampling options")
+        raise GanzooError(f"{item}: {command} cannot change how the run was trained "
+                          f"({section!r} is read by training only); {takes}")
+
+
 def registry() -> Registry:
     """Every registered component, built-in and third-party, as the plugins now installed
     give them (conflicts and broken plugins are warned about)."""
@@ -55,7 +101,8 @@ class Run:
         self.folder = RunFolder(path)
         if not self.folder.recipe_path.is_file():
             raise GanzooError(f"'{path}' is not a ganzoo run folder (no recipe.yaml in it)")
-        self._generators: dict[tuple[str, str, str], Generator] = {}
+        # (weights, checkpoint, device) -> G and its registered name
+        self._generators: dict[tuple[str, str, str], tuple[Generator, str | None]] = {}
 
     def __repr__(self) -> str:
         return f"Run('{self.path}', steps={self.steps})"
@@ -132,14 +179,19 @@ class Run:
         """G in eval mode, from the newest good checkpoint or ``checkpoint`` (a path, or a
         file name in the run's checkpoints/ folder such as 'best.pt'). ``weights='ema'`` takes
         the EMA weights where the run kept them, 'raw' G's own."""
+        return self._generator(weights, checkpoint, device)[0]
+
+    def _generator(self, weights: str, checkpoint: str | Path | None,
+                   device: str | None) -> tuple[Generator, str | None]:
         from ganzoo.sampling import load_generator
 
         check_weights(weights)
         target = self.checkpoint_target(checkpoint)
         key = (weights, str(target), device or "auto")
         if key not in self._generators:
-            self._generators[key] = load_generator(target, self.registry, weights == "ema",
-                                                   device or "auto")[0]
+            G, state, _ = load_generator(target, self.registry, weights == "ema",
+                                         device or "auto")
+            self._generators[key] = (G, generator_name(state))
         return self._generators[key]
 
     def checkpoint_target(self, checkpoint: str | Path | None = None) -> Path:
@@ -151,15 +203,34 @@ class Run:
         return path if path.exists() else self.folder.checkpoints_dir / path
 
     def sample(self, n: int, labels: Any = None, seed: int = 0, device: str | None = None,
-               weights: str = "ema", checkpoint: str | Path | None = None) -> Tensor:
+               weights: str = "ema", checkpoint: str | Path | None = None,
+               truncation: float | None = None) -> Tensor:
         """n samples on the CPU: images in [-1, 1] as (n, C, H, W), or points as (n, 2).
         For a conditional G, ``labels`` is a class, a sequence of n classes, or None for every
-        class equally often (0, 1, ..., K-1, 0, ...)."""
-        G = self.generator(weights, checkpoint, device)
-        return sample(G, n, labels, seed)
+        class equally often (0, 1, ..., K-1, 0, ...). ``truncation``: a sampling option of G
+        (its ``sampling_options``), e.g. BigGAN's truncation threshold for the MLP."""
+        G, name = self._generator(weights, checkpoint, device)
+        G.check_sampling_options({"truncation": truncation}, name)
+        return sample(G, n, labels, seed, truncation=truncation)
+
+    def interpolate(self, rows: int = 8, steps: int = 10, seed: int = 0, label: Any = None,
+                    device: str | None = None, weights: str = "ema",
+                    checkpoint: str | Path | None = None,
+                    truncation: float | None = None) -> Tensor:
+        """A latent walk, as ``ganzoo interpolate``: rows x steps images (row after row) on the
+        CPU, each row from one random z to another (its ends drawn with ``truncation``)."""
+        from ganzoo.sampling import interpolation_grid
+
+        if rows <= 0 or steps < 2:
+            raise GanzooError("rows must be at least 1 and steps at least 2")
+        G, name = self._generator(weights, checkpoint, device)
+        options = G.check_sampling_options({"truncation": truncation}, name)
+        with G.sampling(**options):
+            return interpolation_grid(G, rows, steps, seed, label)
 
 
-def sample(G: Generator, n: int, labels: Any = None, seed: int = 0) -> Tensor:
+def sample(G: Generator, n: int, labels: Any = None, seed: int = 0,
+           truncation: float | None = None) -> Tensor:
     """n samples of any generator (see :meth:`Run.sample`)."""
     import torch
 
@@ -167,6 +238,7 @@ def sample(G: Generator, n: int, labels: Any = None, seed: int = 0) -> Tensor:
 
     if n <= 0:
         raise GanzooError(f"n: must be greater than 0 (got {n})")
+    options = G.check_sampling_options({"truncation": truncation})
     if labels is None or isinstance(labels, int | str):
         chosen = class_labels(G, n, labels)
     else:
@@ -175,7 +247,8 @@ def sample(G: Generator, n: int, labels: Any = None, seed: int = 0) -> Tensor:
             raise GanzooError("labels: this generator is not conditional; leave labels out")
         if len(chosen) != n or chosen.min() < 0 or chosen.max() >= G.num_classes:
             raise GanzooError(f"labels: expected {n} classes from 0 to {G.num_classes - 1}")
-    return generate(G, n, seed, labels=chosen)
+    with G.sampling(**options):
+        return generate(G, n, seed, labels=chosen)
 
 
 def load_run(path: str | Path) -> Run:
@@ -238,13 +311,16 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
              n: int | None = None, metrics: Sequence[str] | None = None,
              ref: str | None = None, extractor_path: str | None = None,
              weights: str = "ema", overrides: Sequence[str] = (), device: str = "auto",
-             save: bool = True) -> dict[str, Any]:
+             save: bool = True, truncation: float | None = None) -> dict[str, Any]:
     """Evaluate a run (its newest good checkpoint), a checkpoint file, or a Generator
     (then ``data`` names the reference dataset: {'name': 'mnist', 'root': ...}).
 
     Defaults come from the run's recipe (eval section); the result holds the values, their
     directions, notes and the protocol. For a run or a checkpoint it is also saved beside
-    the checkpoint as ``*.eval.json`` (unless ``save`` is false).
+    the checkpoint as ``*.eval.json`` (unless ``save`` is false). ``overrides`` may change
+    ``eval.*`` and ``data.*``, not the trained networks; ``truncation`` is a sampling option
+    of G (``Generator.sampling_options``), recorded in the protocol. ``metrics`` entries are
+    names or mappings {'name': 'pr', 'k': 5}.
     """
     import json
 
@@ -256,13 +332,15 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
 
     components = registry()
     flags = {"n": n, "ref": ref, "extractor_path": extractor_path,
-             "metrics": f"[{','.join(metrics)}]" if metrics is not None else None}
+             "metrics": json.dumps(list(metrics)) if metrics is not None else None}
     eval_overrides = [*overrides, *(f"eval.{k}={v}" for k, v in flags.items() if v is not None)]
     if isinstance(target, Generator):
         if data is None:
             raise GanzooError("data: evaluating a bare generator needs its reference dataset, "
                               "e.g. data={'name': 'mnist'}")
+        refuse_trained_overrides(overrides, role_kinds(None, components), "eval")
         G, state, checkpoint = target, None, None
+        sampling = G.check_sampling_options({"truncation": truncation})
         placeholder = {"generator": {"name": "-"}, "discriminator": {"name": "-"},
                        "loss": {"name": "-"}, "data": data}
         recipe = compose(placeholder, eval_overrides, where="evaluate")
@@ -271,6 +349,8 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
         where = target.path if isinstance(target, Run) else Path(target)
         check_weights(weights)
         G, state, checkpoint = load_generator(where, components, weights == "ema", device)
+        refuse_trained_overrides(overrides, role_kinds(state, components), "eval")
+        sampling = G.check_sampling_options({"truncation": truncation}, generator_name(state))
         if data is not None:
             eval_overrides.append(f"data={json.dumps(data)}")  # JSON is YAML: one section
         recipe = compose(state["recipe"], eval_overrides, where=str(checkpoint))
@@ -281,7 +361,7 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
     reference, note, reference_options = reference_dataset(recipe, components, options.ref)
     result = evaluate_generator(G, reference, options, components, dataset_name=recipe.data.name,
                                 split_note=note, reference_options=reference_options,
-                                extra=extra)
+                                extra=extra, sampling=sampling)
     if save and checkpoint is not None:
         result["saved"] = str(save_result(result, checkpoint.with_suffix(".eval.json")))
     return result

@@ -95,9 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write N samples from a run's newest good checkpoint (or a "
                                    "checkpoint file): PNG files in a folder, or one .npz.")
     p.add_argument("target", help="a run folder or a checkpoint .pt file")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     p.add_argument("--out", required=True, help="a folder for PNG files, or FILE.npz")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="a sampling option of G (see its sampling_options; the MLP has it): "
+                        "z's Gaussian entries beyond T std are drawn again (BigGAN's trick)")
     p.add_argument("--class", dest="label", metavar="K",
                    help="conditional G: class K, or 'all' for every class equally (default)")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
@@ -109,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "file) against its recipe's dataset, print the results with "
                                    "their protocol and save them as JSON beside the checkpoint.",
                        epilog="Defaults come from the recipe's eval section. KEY=VALUE "
-                              "overrides change the recipe, e.g. data.root=../data.")
+                              "overrides change its eval and data sections, e.g. "
+                              "data.root=../data or 'eval.metrics=[fid, {name: pr, k: 5}]'; "
+                              "the trained networks stay as they are.")
     p.add_argument("target", help="a run folder or a checkpoint .pt file")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides")
     p.add_argument("--n", type=int, help="generated images (default: eval.n, 50000)")
@@ -118,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(see 'ganzoo list metrics'; default: eval.metrics)")
     p.add_argument("--extractor", help="feature extractor (see 'ganzoo list feature_extractors')")
     p.add_argument("--extractor-path", help="the extractor's weights file")
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="sample with z's Gaussian entries beyond T std drawn again (BigGAN's "
+                        "truncation trick; a sampling option of G), recorded in the protocol")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler="ganzoo.commands.evaluate:evaluate_checkpoint")
@@ -125,10 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("interpolate", help="write a latent-walk grid",
                        description="Each row walks (spherically) from one random z to another.")
     p.add_argument("target", help="a run folder or a checkpoint .pt file")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--out", required=True, help="the PNG file to write")
     p.add_argument("--rows", type=int, default=8)
     p.add_argument("--steps", type=int, default=10, help="images per row")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="draw the rows' ends with z's Gaussian entries beyond T std drawn again "
+                        "(BigGAN's truncation trick; a sampling option of G)")
     p.add_argument("--class", dest="label", metavar="K",
                    help="conditional G: walk within class K (default: row r in class r mod K)")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")

@@ -7,9 +7,12 @@ use them, computed once per evaluation."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ import ganzoo
 from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Dataset, FeatureExtractor, Generator, Metric, is_image_shape
-from ganzoo.recipe import EvalOptions, field_names
+from ganzoo.recipe import EvalOptions, as_dict, field_names
 from ganzoo.registry import Registry
 from ganzoo.sampling import generate, to_uint8
 
@@ -136,19 +139,41 @@ FIDELITY_KEYS = {
 }
 
 
+#: the torch-fidelity options (keyword arguments of calculate_metrics) each metric reads, and
+#: so must agree on for two metrics to share one pass (besides what a request passes itself)
+FIDELITY_USES = {"pr": ("prc_neighborhood",)}
+
+
+@dataclass
+class _FidelityPass:
+    """One call of torch-fidelity: the metrics it computes and the options they agree on."""
+
+    keys: set[str] = field(default_factory=set)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+
+    def takes(self, kwargs: Mapping[str, Any]) -> bool:
+        return all(self.kwargs.get(k, v) == v for k, v in kwargs.items())
+
+
 class EvalContext:
     """What metrics compute from. ``fidelity_keys``: the torch-fidelity metrics requested in
-    this evaluation, computed together on the first ``fidelity`` call."""
+    this evaluation, computed together on the first ``fidelity`` call; ``fidelity_requests``:
+    (key, options) of those that pass torch-fidelity options (PR's neighbourhood), which
+    share that pass where their options agree and get one of their own where they do not."""
 
     def __init__(self, G: Generator, reference: Dataset, options: EvalOptions,
                  registry: Registry, *, fidelity_keys: set[str], notes: list[str],
-                 protocol: dict[str, Any], reference_options: dict[str, Any] | None = None):
+                 protocol: dict[str, Any], reference_options: dict[str, Any] | None = None,
+                 fidelity_requests: Sequence[tuple[str, Mapping[str, Any]]] = ()):
         self.G, self.reference, self.options, self.registry = G, reference, options, registry
         self.reference_options = reference_options or {}
         self.fidelity_keys, self.notes, self.protocol = fidelity_keys, notes, protocol
+        self.fidelity_requests = [(k, dict(o)) for k, o in fidelity_requests]
         self.num_classes = G.num_classes if G.conditional else None
         self.is_image = is_image_shape(tuple(G.image_shape))
-        self._fidelity: dict[str, Any] | None = None
+        self._passes: list[_FidelityPass] | None = None
+        self._real: Tensor | None = None
 
     def labels(self, n: int) -> Tensor | None:
         """Class-balanced labels for n samples of a conditional G; None otherwise."""
@@ -158,18 +183,45 @@ class EvalContext:
         """n samples of G on the CPU (class-balanced when conditional), from eval.seed."""
         return generate(self.G, n, self.options.seed + seed_offset, labels=self.labels(n))
 
-    def fidelity(self, key: str) -> dict[str, Any]:
-        """Our values of one torch-fidelity metric ('fid', 'kid', 'pr' or 'is')."""
+    def fidelity(self, key: str, **options: Any) -> dict[str, Any]:
+        """Our values of one torch-fidelity metric ('fid', 'kid', 'pr' or 'is'); ``options``
+        are keyword arguments of torch-fidelity's calculate_metrics (``prc_neighborhood=5``)."""
         if not self.is_image:
             note = "FID, IS, KID and PR are image metrics; these samples are points"
             if note not in self.notes:
                 self.notes.append(note)
             return {}
-        if self._fidelity is None:
-            self._fidelity = self._compute_fidelity()
-        if key == "is" and not self._fidelity.get("_isc"):
+        found = self._pass_for(key, options)
+        if found.result is None:
+            found.result = self._compute_fidelity(found.keys, found.kwargs)
+        result = found.result
+        if key == "is" and not result.get("_isc"):
             return {"is_mean": "not available with this extractor", "is_std": None}
-        return {ours: self._fidelity[theirs] for theirs, ours in FIDELITY_KEYS[key].items()}
+        return {ours: result[theirs] for theirs, ours in FIDELITY_KEYS[key].items()}
+
+    def _pass_for(self, key: str, options: Mapping[str, Any]) -> _FidelityPass:
+        """The torch-fidelity pass that computes ``key`` with these options: the requests of
+        this evaluation are grouped into passes on the first call."""
+        if self._passes is None:
+            self._passes = []
+            for want in sorted(self.fidelity_keys - {k for k, _ in self.fidelity_requests}):
+                self._join(want, {})
+            for want, wanted_options in self.fidelity_requests:
+                self._join(want, wanted_options)
+        return self._join(key, options)
+
+    def _join(self, key: str, options: Mapping[str, Any]) -> _FidelityPass:
+        from torch_fidelity.defaults import DEFAULTS
+
+        kwargs = {k: DEFAULTS.get(k) for k in FIDELITY_USES.get(key, ())} | dict(options)
+        assert self._passes is not None
+        for candidate in self._passes:
+            if candidate.takes(kwargs) and (key in candidate.keys or candidate.result is None):
+                candidate.keys.add(key)
+                candidate.kwargs.update(kwargs)
+                return candidate
+        self._passes.append(_FidelityPass({key}, kwargs))
+        return self._passes[-1]
 
     def mode_coverage(self) -> dict[str, Any]:
         """Modes covered by samples of G, where the reference data knows its modes."""
@@ -192,8 +244,9 @@ class EvalContext:
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()
                               ).hexdigest()[:16]
 
-    def _compute_fidelity(self) -> dict[str, Any]:
-        """Every requested torch-fidelity metric between n samples of G and the reference."""
+    def _compute_fidelity(self, want: set[str], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The torch-fidelity metrics ``want`` between n samples of G and the reference, with
+        the options ``kwargs`` (each pass draws the same samples, from eval.seed)."""
         import torch_fidelity
 
         from ganzoo.imagefiles import cache_dir
@@ -203,18 +256,25 @@ class EvalContext:
         sha = extractor.weights_sha256()
         dataset_name = self.protocol["dataset"]
         key = self.reference_cache_key(sha)
-        real = reference_images(self.reference, options.n, options.seed)
-        if len(real) < options.n:
-            self.notes.append(f"the reference split has {len(real)} images, fewer than "
-                              f"n={options.n}")
-        want = self.fidelity_keys
+        if self._real is None:
+            self._real = reference_images(self.reference, options.n, options.seed)
+            if len(self._real) < options.n:
+                self.notes.append(f"the reference split has {len(self._real)} images, fewer "
+                                  f"than n={options.n}")
+        real = self._real
         isc = "is" in want and extractor.provides_isc
         kid_subset = kid_subset_size(min(options.n, len(real)))
-        if "kid" in want and kid_subset < KID_SUBSET:
-            self.notes.append(f"KID subset size {kid_subset}, half of n (the usual {KID_SUBSET} "
-                              f"needs n >= {2 * KID_SUBSET}); KID is noisier at this n")
+        note = (f"KID subset size {kid_subset}, half of n (the usual {KID_SUBSET} needs "
+                f"n >= {2 * KID_SUBSET}); KID is noisier at this n")
+        if "kid" in want and kid_subset < KID_SUBSET and note not in self.notes:
+            self.notes.append(note)
+        neighbours = kwargs.get("prc_neighborhood")
+        if "pr" in want and neighbours is not None and neighbours >= min(options.n, len(real)):
+            raise GanzooError(f"eval.metrics: pr with k={neighbours} needs more than {neighbours} "
+                              f"samples of each kind (n={options.n}, {len(real)} reference "
+                              "images); lower k or raise --n")
         device = next(G.parameters()).device
-        raw = torch_fidelity.calculate_metrics(
+        call = dict(
             input1=generator_input(G, self.labels(options.n)),
             input1_model_num_samples=options.n,
             input2=_ReferenceImages(real), input2_cache_name=f"ganzoo-ref-{dataset_name}-{key}",
@@ -224,18 +284,80 @@ class EvalContext:
             batch_size=options.batch_size, cuda=device.type == "cuda", rng_seed=options.seed,
             verbose=False, save_cpu_ram=True, **extractor.fidelity_kwargs(),
         )
+        raw = torch_fidelity.calculate_metrics(**{**call, **kwargs})
         self.protocol.update(
             n_generated=options.n, n_reference=len(real),
-            kid_subset_size=kid_subset if "kid" in want else None,
             feature_extractor=options.extractor, fidelity_extractor=extractor.fidelity_name,
             extractor_weights_sha256=sha, torch_fidelity=torch_fidelity.__version__)
+        if "kid" in want or "kid_subset_size" not in self.protocol:
+            self.protocol["kid_subset_size"] = kid_subset if "kid" in want else None
         return {**raw, "_isc": isc}
 
 
-def build_metrics(names: list[str], registry: Registry) -> dict[str, Metric]:
-    """The metrics eval.metrics names, built and checked."""
-    return {name: build_one(registry, "metric", {"name": name}, "eval.metrics")
-            for name in names}
+@dataclass
+class MetricEntry:
+    """One entry of eval.metrics, built: the metric's registered name, the options the entry
+    gives (not its defaults), and the suffix its value names get where another entry uses the
+    same metric with other options (``precision[k=5]``)."""
+
+    name: str
+    options: dict[str, Any]
+    metric: Metric
+    suffix: str = ""
+
+    @property
+    def spec(self) -> str | dict[str, Any]:
+        """The entry as the protocol lists it: the name, or {name, options}."""
+        return {"name": self.name, **self.options} if self.options else self.name
+
+    def named(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {f"{k}{self.suffix}": v for k, v in values.items()}
+
+
+def build_metrics(entries: Sequence[Any], registry: Registry) -> list[MetricEntry]:
+    """The metrics of eval.metrics, built with their options checked. An entry is a name
+    ('fid') or a mapping {name: pr, k: 5}; the same entry twice is computed once. Entries of
+    one metric with different options all keep their values: those with options get them as
+    a suffix of their value names (precision, precision[k=5]); plain names are not changed."""
+    built: list[MetricEntry] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        path = f"eval.metrics[{i}]"
+        if isinstance(entry, str):
+            section: dict[str, Any] = {"name": entry}
+        elif isinstance(entry, Mapping | DictConfig):
+            section = as_dict(entry)
+        else:
+            raise GanzooError(f"{path}: expected a metric name or a mapping such as "
+                              f"{{name: pr, k: 5}} (got {entry!r})")
+        name = section.get("name")
+        if not isinstance(name, str) or not name:
+            raise GanzooError(f"{path}.name: missing; name the metric to use (see "
+                              "'ganzoo list metrics')")
+        try:
+            component = registry.get("metric", name)
+        except GanzooError as exc:
+            raise GanzooError(f"{path}.name: {exc}") from None
+        given = {k: v for k, v in section.items() if k != "name"}
+        identity = json.dumps([component.name, given], sort_keys=True, default=str)
+        if identity in seen:
+            continue
+        seen[identity] = i
+        built.append(MetricEntry(component.name, given,
+                                 build_one(registry, "metric", section, path)))
+    counts: dict[str, int] = {}
+    for entry in built:
+        counts[entry.name] = counts.get(entry.name, 0) + 1
+    labels: dict[str, str] = {}
+    for entry in built:
+        if counts[entry.name] > 1 and entry.options:
+            entry.suffix = "[" + ",".join(f"{k}={v}" for k, v in entry.options.items()) + "]"
+        label = entry.name + entry.suffix
+        if label in labels:
+            raise GanzooError(f"eval.metrics: {label!r} is given twice ({labels[label]} and "
+                              f"{entry.spec}), whose values would share names; keep one")
+        labels[label] = str(entry.spec)
+    return built
 
 
 def has_modes(dataset: Dataset) -> bool:
@@ -244,31 +366,39 @@ def has_modes(dataset: Dataset) -> bool:
 
 def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: Registry, *,
              dataset_name: str, split_note: str = "", extra: dict | None = None,
-             reference_options: dict[str, Any] | None = None) -> dict:
+             reference_options: dict[str, Any] | None = None,
+             sampling: Mapping[str, Any] | None = None) -> dict:
     """Every metric of eval.metrics (plus mode coverage where the data has modes), with the
-    protocol that produced them."""
-    names = list(options.metrics)
-    if has_modes(reference) and "modes" not in names:
-        names.append("modes")
-    metrics = build_metrics(names, registry)
+    protocol that produced them. ``sampling``: G's sampling options ({'truncation': 1.0}),
+    in force for every sample and recorded in the protocol."""
+    entries = list(options.metrics)
+    metrics = build_metrics(entries, registry)
+    if has_modes(reference) and "modes" not in [m.name for m in metrics]:
+        metrics += build_metrics(["modes"], registry)
+    values_in_force = G.check_sampling_options(sampling) if sampling else {}
     notes = [split_note] if split_note else []
     protocol: dict[str, Any] = {
         "dataset": dataset_name, "reference_split": options.ref,
-        "image_shape": list(G.image_shape), "seed": options.seed, "metrics": names,
+        "image_shape": list(G.image_shape), "seed": options.seed, **values_in_force,
+        "metrics": [entry.spec for entry in metrics],
         "ganzoo": ganzoo.__version__, "torch": torch.__version__,
         "python": platform.python_version(), **(extra or {}),
     }
     if G.conditional:
         protocol["labels"] = (f"class-balanced: sample i has label i mod {G.num_classes}")
     G.eval()
+    requests = [(m.metric.fidelity_key, getattr(m.metric, "fidelity_options", None) or {})
+                for m in metrics if getattr(m.metric, "fidelity_key", None)]
     ctx = EvalContext(G, reference, options, registry, notes=notes, protocol=protocol,
-                      fidelity_keys={getattr(m, "fidelity_key", None) for m in metrics.values()},
+                      fidelity_keys={key for key, _ in requests},
+                      fidelity_requests=[(key, o) for key, o in requests if o],
                       reference_options=reference_options or {"name": dataset_name})
     values: dict[str, Any] = {}
     directions: dict[str, str] = {}
-    for metric in metrics.values():
-        values.update(metric.compute(ctx))
-        directions.update(metric.directions)
+    with G.sampling(**values_in_force) if values_in_force else contextlib.nullcontext():
+        for entry in metrics:
+            values.update(entry.named(entry.metric.compute(ctx)))
+            directions.update(entry.named(entry.metric.directions))
     return {"metrics": values, "directions": directions, "notes": notes, "protocol": protocol}
 
 

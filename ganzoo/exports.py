@@ -231,8 +231,11 @@ def use_lines(G: Generator) -> list[str]:
         return [f"images = ...   # (N, {shape}), float in [-1, 1]",
                 f"outputs = G(images)   # (N, {out})",
                 "# or: ganzoo translate . --input images/ --out outputs.npz"]
-    return ["samples = ganzoo.sample(G, 16, seed=0)   # (16, " + out + ")"
-            + (", classes 0, 1, ... in turn" if G.conditional else "")]
+    lines = ["samples = ganzoo.sample(G, 16, seed=0)   # (16, " + out + ")"
+             + (", classes 0, 1, ... in turn" if G.conditional else "")]
+    for option, what in G.sampling_options.items():  # the sampling options G declares
+        lines.append(f"# with G.sampling({option}=...): {what}")
+    return lines
 
 
 def evaluation_lines(run: Any) -> list[str]:

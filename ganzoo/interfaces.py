@@ -9,6 +9,8 @@ Samples are images of shape (C, H, W) scaled to [-1, 1], or points of shape (D,)
 
 from __future__ import annotations
 
+import contextlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from ganzoo.errors import GanzooError
 from ganzoo.roles import Role
 
 if TYPE_CHECKING:
@@ -116,6 +119,10 @@ class Generator(nn.Module, ABC):
     (Mukherjee et al., 2019): z is then N(0, latent_std^2 I) followed by a one-hot code drawn
     uniformly from ``latent_categories`` (part of ``latent_dim``). A G from a connected prior
     must spend some samples between the modes of the data; from this one it need not.
+
+    Sampling options (``ganzoo sample/eval/interpolate --truncation T``) are declared in
+    ``sampling_options``; inside ``with G.sampling(truncation=0.7):`` they are in
+    ``self.sampling_values``, which ``sample_latent``, ``prior_from_normal`` and ``forward`` read.
     """
 
     latent_dim: int
@@ -128,6 +135,57 @@ class Generator(nn.Module, ABC):
     #: (C, H, W) of the image it takes in place of z: ``forward(images, labels)``. Its build
     #: function then takes ``input_shape`` as a keyword, and ``latent_dim`` is 0.
     input_shape: tuple[int, ...] | None = None
+    #: Override point: the options this G takes at sampling time, name -> one line saying what
+    #: it does, e.g. ``{"truncation": "..."}``. An option not declared here is refused by
+    #: ``sampling``. ``truncation`` has a default meaning (BigGAN's truncation trick, in
+    #: ``sample_latent`` and ``prior_from_normal``); a G may give it another by overriding them.
+    sampling_options: Mapping[str, str] = {}
+    #: the sampling options in force (inside a ``sampling`` block); empty outside one
+    sampling_values: Mapping[str, Any] = {}
+
+    @contextlib.contextmanager
+    def sampling(self, **options: Any) -> Iterator[Generator]:
+        """``with G.sampling(truncation=0.7): ...``: sample with these options (declared in
+        ``sampling_options``; an option set to None is left out). Inside the block they are in
+        ``self.sampling_values``; blocks nest, the inner one winning."""
+        values = self.check_sampling_options(options)
+        had = "sampling_values" in self.__dict__
+        before = self.sampling_values
+        self.sampling_values = {**before, **values}
+        try:
+            yield self
+        finally:
+            if had:
+                self.sampling_values = before
+            else:
+                del self.sampling_values
+
+    def check_sampling_options(self, options: Mapping[str, Any],
+                               name: str | None = None) -> dict[str, Any]:
+        """The options (those not None) checked: each declared, with a valid value; ``name``
+        (the registered name, 'mlp') names the generator in the errors."""
+        values = {k: v for k, v in options.items() if v is not None}
+        who = f"generator {name!r}" if name else f"this generator ({type(self).__name__})"
+        declared = ", ".join(self.sampling_options) or "none"
+        for option, value in values.items():
+            flag = f"--{option.replace('_', '-')}"
+            if option not in self.sampling_options:
+                raise GanzooError(f"{flag}: {who} takes no sampling option {option!r}; it takes "
+                                  f"{declared}")
+            values[option] = self.check_sampling_value(option, value, flag)
+        return values
+
+    def check_sampling_value(self, option: str, value: Any, flag: str) -> Any:
+        """Override point: one declared option's value, checked (a GanzooError starting with
+        ``flag`` when it is wrong) and converted. ``truncation`` is a number greater than 0."""
+        if option == "truncation":
+            number = value if isinstance(value, int | float) and not isinstance(value, bool) \
+                else None
+            if number is None or not math.isfinite(number) or number <= 0:
+                raise GanzooError(f"{flag}: must be a number greater than 0, the |z| beyond "
+                                  f"which z's Gaussian entries are redrawn (got {value!r})")
+            return float(number)
+        return value
 
     @abstractmethod
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -140,21 +198,34 @@ class Generator(nn.Module, ABC):
         device: torch.device | str | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Draw n latent vectors from the prior p(z): N(0, I) unless the class says otherwise."""
+        """Draw n latent vectors from the prior p(z): N(0, I) unless the class says otherwise.
+
+        With the sampling option ``truncation`` t (BigGAN's truncation trick, Brock et al.,
+        2019), each Gaussian entry beyond t (in standard deviations, before ``latent_std``) is
+        drawn again, from ``generator``, until it lies within: seeded draws stay reproducible,
+        and the codes are those drawn without it."""
         gaussian = torch.randn(n, self.latent_dim - self.latent_categories, device=device,
                                generator=generator)
         codes = (torch.randint(self.latent_categories, (n,), device=device, generator=generator)
                  if self.latent_categories else None)
+        threshold = self.sampling_values.get("truncation")
+        if threshold is not None:
+            gaussian = redraw_beyond(gaussian, float(threshold), generator)
         return self.compose_latent(gaussian, codes)
 
     def prior_from_normal(self, z: Tensor) -> Tensor:
         """z ~ N(0, I) of ``latent_dim`` as a draw of this G's prior, for callers that draw z
         themselves (torch-fidelity): the code is the argmax of its entries, uniform over the
-        categories."""
-        if not self.latent_categories:
-            return self.compose_latent(z, None)
+        categories. With ``truncation`` t, the Gaussian part is mapped (by its CDF) onto N(0, 1)
+        truncated to [-t, t], the law that redrawing gives."""
         gaussian = self.latent_dim - self.latent_categories
-        return self.compose_latent(z[:, :gaussian], z[:, gaussian:].argmax(dim=1))
+        part = z[:, :gaussian] if self.latent_categories else z  # z itself for the standard prior
+        threshold = self.sampling_values.get("truncation")
+        if threshold is not None:
+            part = truncate_normal(part, float(threshold))
+        if not self.latent_categories:
+            return self.compose_latent(part, None)
+        return self.compose_latent(part, z[:, gaussian:].argmax(dim=1))
 
     def compose_latent(self, gaussian: Tensor, codes: Tensor | None) -> Tensor:
         """z from its Gaussian part drawn at std 1 (scaled here by ``latent_std``) and the
@@ -172,6 +243,28 @@ class Generator(nn.Module, ABC):
         gaussian = self.latent_dim - self.latent_categories
         return (f"z of N(0, {self.latent_std:g}^2 I) in {gaussian} dimensions and a one-hot "
                 f"code of {self.latent_categories} categories")
+
+
+def redraw_beyond(gaussian: Tensor, threshold: float,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """N(0, 1) entries with |value| > threshold drawn again, from ``generator``, until within."""
+    out = gaussian.clone()
+    beyond = out.abs() > threshold
+    while bool(beyond.any()):
+        redrawn = torch.randn(int(beyond.sum()), dtype=out.dtype, device=out.device,
+                              generator=generator)
+        out[beyond] = redrawn
+        beyond = out.abs() > threshold
+    return out
+
+
+def truncate_normal(gaussian: Tensor, threshold: float) -> Tensor:
+    """N(0, 1) entries mapped onto N(0, 1) truncated to [-threshold, threshold] through the
+    CDF: u = Phi(x), x' = Phi^-1(Phi(-t) + u (Phi(t) - Phi(-t)))."""
+    x = gaussian.double()
+    low = torch.special.ndtr(torch.tensor(-threshold, dtype=torch.float64, device=x.device))
+    u = low + torch.special.ndtr(x) * (1 - 2 * low)
+    return torch.special.ndtri(u).clamp(-threshold, threshold).to(gaussian.dtype)
 
 
 class Discriminator(nn.Module, ABC):
@@ -423,6 +516,11 @@ class Metric(ABC):
 
     ``directions`` says, for the values where it matters, whether lower or higher is better
     ('min' or 'max'); eval.best uses it to pick best.pt.
+
+    A metric registered with an options dataclass takes its options from its eval.metrics
+    entry, ``{name: pr, k: 5}``, checked like any recipe section (``eval.metrics[1].k``).
+    Where several entries use one metric with different options, the values of those with
+    options are named with them as a suffix (``precision[k=5]``), so none overwrites another.
     """
 
     directions: Mapping[str, str] = {}

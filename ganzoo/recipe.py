@@ -81,9 +81,9 @@ class EvalOptions:
 
     n: int = 50000  # generated images (and at most as many reference images)
     ref: str = "train"  # the dataset split the reference images come from
-    # any registered metric ('ganzoo list metrics'); mode coverage is added where the data has
-    # known modes
-    metrics: list[str] = field(default_factory=lambda: ["fid", "kid", "pr"])
+    # any registered metric ('ganzoo list metrics'), by name or as {name: ..., <options>}
+    # (e.g. [fid, {name: pr, k: 5}]); mode coverage is added where the data has known modes
+    metrics: list[Any] = field(default_factory=lambda: ["fid", "kid", "pr"])
     # which logged value picks best.pt during training, and whether lower or higher is better:
     # 'fid', 'kid_mean:min', 'my_score:max'; auto: FID, else the mode histogram's KL
     best: str = "auto"

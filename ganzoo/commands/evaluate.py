@@ -15,7 +15,8 @@ def evaluate_checkpoint(args: argparse.Namespace) -> int:
     overrides = [*args.overrides, *([f"eval.extractor={args.extractor}"] if args.extractor else [])]
     result = evaluate(args.target, n=args.n, ref=args.ref, metrics=metrics,
                       extractor_path=args.extractor_path, overrides=overrides,
-                      weights="raw" if args.no_ema else "ema", device=args.device)
+                      weights="raw" if args.no_ema else "ema", device=args.device,
+                      truncation=args.truncation)
     saved = result.pop("saved")
     for table in result_tables(result):
         console.print(table)

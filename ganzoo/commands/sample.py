@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ganzoo.commands.common import console, load_registry_with_warnings
 from ganzoo.errors import GanzooError
+
+if TYPE_CHECKING:
+    from ganzoo.interfaces import Generator
+
+
+def sampling_generator(args: argparse.Namespace, command: str) -> tuple[Generator, dict[str, Any]]:
+    """The run's generator and its sampling options from the flags (--truncation), checked:
+    an option it does not declare, or a recipe override (which cannot change a trained G),
+    is one line."""
+    from ganzoo.api import generator_name, refuse_trained_overrides, role_kinds
+    from ganzoo.sampling import load_generator
+
+    registry = load_registry_with_warnings()
+    G, state, _ = load_generator(args.target, registry, not args.no_ema, args.device)
+    refuse_trained_overrides(getattr(args, "overrides", ()), role_kinds(state, registry),
+                             command, allowed=())
+    options = G.check_sampling_options({"truncation": args.truncation}, generator_name(state))
+    return G, options
 
 
 def sample(args: argparse.Namespace) -> int:
     if args.n <= 0:
         raise GanzooError(f"--n: must be greater than 0 (got {args.n})")
-    from ganzoo.sampling import (
-        check_fits_in_memory,
-        class_labels,
-        generate,
-        load_generator,
-        write_samples,
-    )
+    from ganzoo.sampling import check_fits_in_memory, class_labels, generate, write_samples
 
-    G, _, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
-                             args.device)
+    G, options = sampling_generator(args, "sample")
     check_fits_in_memory(args.n, tuple(G.image_shape), "--n")
     labels = class_labels(G, args.n, args.label)
-    samples = generate(G, args.n, args.seed, labels=labels)
+    with G.sampling(**options):
+        samples = generate(G, args.n, args.seed, labels=labels)
     console.print(f"wrote {write_samples(samples, Path(args.out), labels)}")
     return 0
 
@@ -33,13 +46,13 @@ def interpolate(args: argparse.Namespace) -> int:
     if args.rows <= 0 or args.steps < 2:
         raise GanzooError("--rows must be at least 1 and --steps at least 2")
     from ganzoo.pictures import save_image_grid
-    from ganzoo.sampling import check_fits_in_memory, interpolation_grid, load_generator
+    from ganzoo.sampling import check_fits_in_memory, interpolation_grid
 
-    G, _, _ = load_generator(args.target, load_registry_with_warnings(), not args.no_ema,
-                             args.device)
+    G, options = sampling_generator(args, "interpolate")
     check_fits_in_memory(args.rows * args.steps, tuple(G.image_shape), "--rows x --steps")
     out = Path(args.out)
-    grid = interpolation_grid(G, args.rows, args.steps, args.seed, args.label)
+    with G.sampling(**options):
+        grid = interpolation_grid(G, args.rows, args.steps, args.seed, args.label)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         save_image_grid(grid, out, nrow=args.steps)

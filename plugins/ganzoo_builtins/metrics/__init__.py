@@ -6,7 +6,21 @@ The torch-fidelity metrics of one evaluation share one pass over the samples' fe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ganzoo import hookimpl
+from ganzoo.options import positive
+
+
+@dataclass
+class PROptions:
+    # each sample's neighbourhood is the ball to its k-th nearest neighbour among its own
+    # kind; Kynkäänniemi et al. (2019) use 3. Larger k: larger balls, higher precision and
+    # recall. eval.metrics: [{name: pr, k: 5}]
+    k: int = 3
+
+    def __post_init__(self) -> None:
+        positive("k", self.k)
 
 
 def build_fid(options: None):
@@ -23,11 +37,12 @@ def build_kid(options: None):
     return FidelityMetric("kid", {"kid_mean": "min"})
 
 
-def build_pr(options: None):
-    """precision and recall (Kynkäänniemi et al., 2019) of Inception features"""
+def build_pr(options: PROptions):
+    """precision and recall (Kynkäänniemi et al., 2019) of Inception features; k neighbours"""
     from ganzoo_builtins.metrics.measures import FidelityMetric
 
-    return FidelityMetric("pr", {"precision": "max", "recall": "max"})
+    return FidelityMetric("pr", {"precision": "max", "recall": "max"},
+                          {"prc_neighborhood": options.k})
 
 
 def build_is(options: None):
@@ -48,6 +63,6 @@ def build_modes(options: None):
 def ganzoo_register_metrics(register):
     register("fid", build_fid)
     register("kid", build_kid)
-    register("pr", build_pr)
+    register("pr", build_pr, options=PROptions)
     register("is", build_is)
     register("modes", build_modes)

@@ -14,6 +14,11 @@ from ganzoo_builtins.mlp import MLPDiscriminatorOptions, MLPGeneratorOptions
 
 
 class MLPGenerator(Generator):
+    sampling_options = {
+        "truncation": "redraw z's Gaussian entries beyond T standard deviations (BigGAN's "
+                      "truncation trick): samples nearer the modes, less varied",
+    }
+
     def __init__(self, options: MLPGeneratorOptions, image_shape: tuple[int, ...],
                  num_classes: int | None = None):
         super().__init__()
