@@ -12,15 +12,22 @@ The commands of the ``ganzoo`` CLI do their work through these same functions. I
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from ganzoo.engine.runs import RunFolder, read_json_lines
 from ganzoo.errors import GanzooError
+from ganzoo.run import (  # noqa: F401  (the API's names)
+    WEIGHTS,
+    Run,
+    check_weights,
+    generator_name,
+    refuse_trained_overrides,
+    role_kinds,
+    sample,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -32,223 +39,12 @@ if TYPE_CHECKING:
 __all__ = ["Run", "build", "evaluate", "load_run", "registry", "sample", "to_pil",
            "to_pil_images", "train"]
 
-WEIGHTS = ("ema", "raw")
-
-
-def check_weights(weights: str) -> None:
-    if weights not in WEIGHTS:
-        raise GanzooError(f"weights: expected 'ema' or 'raw' (got {weights!r})")
-
-
-def generator_name(state: dict[str, Any], role: str | None = None) -> str | None:
-    """The registered name ('mlp') of a checkpoint's generator (its primary one by default)."""
-    role = role or state.get("primary", "generator")
-    try:
-        return str(state["recipe"][role]["name"])
-    except (KeyError, TypeError):
-        return None
-
-
-def role_kinds(state: dict[str, Any] | None, components: Registry) -> dict[str, str]:
-    """Role -> kind ('generator', 'discriminator') of a checkpoint's game."""
-    from ganzoo.recipe import DEFAULT_GAME, game_sections
-
-    if state is None:
-        return {"generator": "generator", "discriminator": "discriminator"}
-    game = (state["recipe"].get("game") or {}).get("name") or DEFAULT_GAME
-    return {name: spec.kind for name, spec in game_sections(game, components).roles.items()}
-
-
-def refuse_trained_overrides(overrides: Sequence[str], roles: dict[str, str], command: str,
-                             allowed: Sequence[str] = ("eval", "data")) -> None:
-    """Overrides may change what ``command`` does (``eval.*``, ``data.*``), never the trained
-    networks nor how they were trained: those come from the checkpoint, and an override of
-    them would be silently ignored."""
-    takes = (f"only {' and '.join(f'{a}.*' for a in allowed)} overrides apply" if allowed
-             else f"{command} takes no recipe overrides")
-    for item in overrides:
-        if "=" not in item and not item.startswith("~"):
-            if not allowed:
-                raise GanzooError(f"{item}: unexpected argument; {command} takes one target, a "
-                                  "run folder or a checkpoint file")
-            raise GanzooError(f"Override {item!r} must look like key=value (eval.n=100) or "
-                              "~key to remove a key")
-        section = item.removeprefix("~").split("=", 1)[0].split(".", 1)[0]
-        if section in allowed:
-            continue
-        if section in roles:
-            kind = roles[section] if roles[section] == section else \
-                f"{roles[section]} {section!r}"
-            raise GanzooError(f"{item}: {command} cannot change the trained {kind}, which is "
-                              f"the checkpoint's as trained; {takes}; use --truncation for "
-                              "sampling options")
-        raise GanzooError(f"{item}: {command} cannot change how the run was trained "
-                          f"({section!r} is read by training only); {takes}")
-
-
 def registry() -> Registry:
     """Every registered component, built-in and third-party, as the plugins now installed
     give them (conflicts and broken plugins are warned about)."""
     from ganzoo.plugins import load_registry_with_warnings
 
     return load_registry_with_warnings()
-
-
-class Run:
-    """A run folder, read: its recipe, metrics, evaluations, checkpoints, and its generator."""
-
-    def __init__(self, path: str | Path):
-        self.folder = RunFolder(path)
-        if not self.folder.recipe_path.is_file():
-            raise GanzooError(f"'{path}' is not a ganzoo run folder (no recipe.yaml in it)")
-        # (weights, checkpoint, device) -> G and its registered name
-        self._generators: dict[tuple[str, str, str], tuple[Generator, str | None]] = {}
-
-    def __repr__(self) -> str:
-        return f"Run('{self.path}', steps={self.steps})"
-
-    @functools.cached_property
-    def registry(self) -> Registry:
-        return registry()
-
-    @property
-    def path(self) -> Path:
-        return self.folder.path
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @functools.cached_property
-    def recipe(self) -> DictConfig:
-        """The resolved recipe the run was trained with (read once)."""
-        from ganzoo.recipe import compose
-
-        return compose(OmegaConf.load(self.folder.recipe_path), where=str(self.folder.recipe_path))
-
-    @property
-    def metrics(self) -> list[dict[str, Any]]:
-        """metrics.jsonl as rows: step, losses, D's outputs and every other logged value."""
-        return self.folder.read_metrics()
-
-    @property
-    def steps(self) -> int:
-        """The newest checkpoint's step (0 before the first one)."""
-        from ganzoo.engine.checkpoint import step_of
-
-        checkpoints = self.checkpoints
-        return (step_of(checkpoints[-1]) or 0) if checkpoints else 0
-
-    @property
-    def evaluations(self) -> list[dict[str, Any]]:
-        """The evaluations made during training (eval.jsonl: step and values) and by
-        ``ganzoo eval`` / :func:`evaluate` (``*.eval.json`` beside a checkpoint: values,
-        directions, notes and protocol), oldest first."""
-        import json
-
-        during = [{"source": "training", "step": r["step"], "directions": r.pop("directions", {}),
-                   "metrics": r, "protocol": {}}
-                  for r in read_json_lines(self.path / "eval.jsonl")]
-        after = []
-        for path in sorted(self.folder.checkpoints_dir.glob("*.eval.json")):
-            result = json.loads(path.read_text(encoding="utf-8"))
-            after.append({"source": path.name, "step": result["protocol"].get("step"),
-                          **result})
-        return during + after
-
-    @property
-    def checkpoints(self) -> list[Path]:
-        """The step checkpoints, oldest first."""
-        from ganzoo.engine.checkpoint import CheckpointStore
-
-        return CheckpointStore(self.folder.checkpoints_dir).all()
-
-    @property
-    def best_checkpoint(self) -> Path | None:
-        """best.pt, where evaluation during training kept one."""
-        path = self.folder.checkpoints_dir / "best.pt"
-        return path if path.is_file() else None
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """What the run's pictures are: sample kind, shape, classes."""
-        return self.folder.read_meta()
-
-    def generator(self, weights: str = "ema", checkpoint: str | Path | None = None,
-                  device: str | None = None) -> Generator:
-        """G in eval mode, from the newest good checkpoint or ``checkpoint`` (a path, or a
-        file name in the run's checkpoints/ folder such as 'best.pt'). ``weights='ema'`` takes
-        the EMA weights where the run kept them, 'raw' G's own."""
-        return self._generator(weights, checkpoint, device)[0]
-
-    def _generator(self, weights: str, checkpoint: str | Path | None,
-                   device: str | None) -> tuple[Generator, str | None]:
-        from ganzoo.sampling import load_generator
-
-        check_weights(weights)
-        target = self.checkpoint_target(checkpoint)
-        key = (weights, str(target), device or "auto")
-        if key not in self._generators:
-            G, state, _ = load_generator(target, self.registry, weights == "ema",
-                                         device or "auto")
-            self._generators[key] = (G, generator_name(state))
-        return self._generators[key]
-
-    def checkpoint_target(self, checkpoint: str | Path | None = None) -> Path:
-        """What ``load_generator`` reads: the run folder (its newest good checkpoint), a
-        checkpoint path, or a file name in the run's checkpoints/ folder ('best.pt')."""
-        if checkpoint is None:
-            return self.path
-        path = Path(checkpoint)
-        return path if path.exists() else self.folder.checkpoints_dir / path
-
-    def sample(self, n: int, labels: Any = None, seed: int = 0, device: str | None = None,
-               weights: str = "ema", checkpoint: str | Path | None = None,
-               truncation: float | None = None) -> Tensor:
-        """n samples on the CPU: images in [-1, 1] as (n, C, H, W), or points as (n, 2).
-        For a conditional G, ``labels`` is a class, a sequence of n classes, or None for every
-        class equally often (0, 1, ..., K-1, 0, ...). ``truncation``: a sampling option of G
-        (its ``sampling_options``), e.g. BigGAN's truncation threshold for the MLP."""
-        G, name = self._generator(weights, checkpoint, device)
-        G.check_sampling_options({"truncation": truncation}, name)
-        return sample(G, n, labels, seed, truncation=truncation)
-
-    def interpolate(self, rows: int = 8, steps: int = 10, seed: int = 0, label: Any = None,
-                    device: str | None = None, weights: str = "ema",
-                    checkpoint: str | Path | None = None,
-                    truncation: float | None = None) -> Tensor:
-        """A latent walk, as ``ganzoo interpolate``: rows x steps images (row after row) on the
-        CPU, each row from one random z to another (its ends drawn with ``truncation``)."""
-        from ganzoo.sampling import interpolation_grid
-
-        if rows <= 0 or steps < 2:
-            raise GanzooError("rows must be at least 1 and steps at least 2")
-        G, name = self._generator(weights, checkpoint, device)
-        options = G.check_sampling_options({"truncation": truncation}, name)
-        with G.sampling(**options):
-            return interpolation_grid(G, rows, steps, seed, label)
-
-
-def sample(G: Generator, n: int, labels: Any = None, seed: int = 0,
-           truncation: float | None = None) -> Tensor:
-    """n samples of any generator (see :meth:`Run.sample`)."""
-    import torch
-
-    from ganzoo.sampling import class_labels, generate
-
-    if n <= 0:
-        raise GanzooError(f"n: must be greater than 0 (got {n})")
-    options = G.check_sampling_options({"truncation": truncation})
-    if labels is None or isinstance(labels, int | str):
-        chosen = class_labels(G, n, labels)
-    else:
-        chosen = torch.as_tensor(labels, dtype=torch.long).flatten()
-        if not G.conditional:
-            raise GanzooError("labels: this generator is not conditional; leave labels out")
-        if len(chosen) != n or chosen.min() < 0 or chosen.max() >= G.num_classes:
-            raise GanzooError(f"labels: expected {n} classes from 0 to {G.num_classes - 1}")
-    with G.sampling(**options):
-        return generate(G, n, seed, labels=chosen)
 
 
 def load_run(path: str | Path) -> Run:

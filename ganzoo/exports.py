@@ -46,7 +46,7 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
     """Write the run's sampling generator into the folder ``out`` (new or empty); the files
     written. ``run``: a Run or a run folder. ``format``: safetensors (always written), and
     torchscript or onnx beside it."""
-    from ganzoo.api import Run, check_weights
+    from ganzoo.run import Run, check_weights
     from ganzoo.sampling import load_generator
 
     run = run if isinstance(run, Run) else Run(run)
@@ -152,9 +152,9 @@ def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
     registered component it names, its weights read from model.safetensors."""
     from safetensors.torch import load_file
 
-    from ganzoo.api import registry
     from ganzoo.components import build_one
     from ganzoo.engine.checkpoint import load_weights
+    from ganzoo.plugins import load_registry_with_warnings as registry
 
     folder = Path(folder)
     for name in (CONFIG, WEIGHTS):

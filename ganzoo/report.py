@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 import ganzoo
-from ganzoo.api import Run
+from ganzoo.run import Run
 from ganzoo.summary import BOOKKEEPING, differing_keys, format_value, summarize, summary_rows
 
 #: the colours of runs (several runs) or of series (one run): Okabe & Ito's, colour-blind safe

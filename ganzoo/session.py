@@ -101,9 +101,9 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
             if warning not in warned:
                 say(f"[yellow]warning:[/] {escape(warning)}")
         if dist.is_main:
-            from ganzoo.api import Run
             from ganzoo.plots import plot_run
             from ganzoo.report import write_report
+            from ganzoo.run import Run
 
             plot_run(run)
             write_report([Run(run.path)], run.path / "report.html")

@@ -10,8 +10,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from ganzoo.api import Run
 from ganzoo.recipe import flatten
+from ganzoo.run import Run
 
 #: logged values that are bookkeeping, not curves of the game
 BOOKKEEPING = ("step", "elapsed_s", "images_per_s")

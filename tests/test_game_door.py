@@ -11,6 +11,8 @@ import torch
 from helpers import make_trainer
 from torch import nn
 
+from ganzoo.errors import GanzooError
+
 #: The quickstart's weights (G, then D) after 60 steps at seed 0 on one CPU thread, as the
 #: two-player step before games were a kind computed them (torch 2.14.1, x86-64 CPU).
 QUICKSTART_60_STEPS = ("2.14.1", "726bcf5c3b1b3cc27cc74d4018d27cf9740f3e28138b58917a71c43e61131a76")
@@ -182,6 +184,11 @@ def test_a_game_with_an_input_translates_and_exports(tmp_path, capsys):
     images = torch.from_numpy(gray).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
         expected = G(images)
+    from_python = ganzoo.load_run(run).translate(images)
+    torch.testing.assert_close(from_python, expected)
+    with pytest.raises(GanzooError, match=r"^images: the images are 3x8x8 \(C x H x W\), but "
+                                          r"this generator takes 1x8x8"):
+        ganzoo.load_run(run).translate(torch.zeros(2, 3, 8, 8))
     assert main(["export", str(run), "--out", str(tmp_path / "model"),
                  "--format", "torchscript"]) == 0
     exported = ganzoo.load_exported(tmp_path / "model")

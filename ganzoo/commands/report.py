@@ -8,7 +8,7 @@ from ganzoo.commands.common import console, escape
 
 
 def open_runs(paths: list[str]):
-    from ganzoo.api import Run
+    from ganzoo.run import Run
 
     return [Run(path) for path in paths]
 

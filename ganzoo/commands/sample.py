@@ -17,7 +17,7 @@ def sampling_generator(args: argparse.Namespace, command: str) -> tuple[Generato
     """The run's generator and its sampling options from the flags (--truncation), checked:
     an option it does not declare, or a recipe override (which cannot change a trained G),
     is one line."""
-    from ganzoo.api import generator_name, refuse_trained_overrides, role_kinds
+    from ganzoo.run import generator_name, refuse_trained_overrides, role_kinds
     from ganzoo.sampling import load_generator
 
     registry = load_registry_with_warnings()
