@@ -1,9 +1,9 @@
 """Evaluation of any Generator by the registered metrics (FID, KID, PR, IS, mode coverage and
 whatever plugins add). Every result carries its protocol.
 
-``EvalContext`` is what a Metric computes from: the generator, the reference data, samples
-(class-balanced for a conditional G) and the torch-fidelity results shared by the metrics that
-use them, computed once per evaluation."""
+``Evaluation`` implements ``ganzoo.interfaces.EvalContext``, what a Metric computes from: the
+generator, the reference data, samples (class-balanced for a conditional G) and the
+torch-fidelity results shared by the metrics that use them, computed once per evaluation."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ from torch import Tensor
 import ganzoo
 from ganzoo.components import build_one
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Dataset, FeatureExtractor, Generator, Metric, is_image_shape
+from ganzoo.interfaces import (
+    Dataset,
+    EvalContext,
+    FeatureExtractor,
+    Generator,
+    Metric,
+    is_image_shape,
+)
 from ganzoo.recipe import EvalOptions, as_dict, field_names
 from ganzoo.registry import Registry
 from ganzoo.sampling import generate, to_uint8
@@ -156,8 +163,9 @@ class _FidelityPass:
         return all(self.kwargs.get(k, v) == v for k, v in kwargs.items())
 
 
-class EvalContext:
-    """What metrics compute from. ``fidelity_keys``: the torch-fidelity metrics requested in
+class Evaluation(EvalContext):
+    """The EvalContext of one evaluation (``ganzoo.interfaces.EvalContext`` says what metrics
+    may use). ``fidelity_keys``: the torch-fidelity metrics requested in
     this evaluation, computed together on the first ``fidelity`` call; ``fidelity_requests``:
     (key, options) of those that pass torch-fidelity options (PR's neighbourhood), which
     share that pass where their options agree and get one of their own where they do not."""
@@ -389,7 +397,7 @@ def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: R
     G.eval()
     requests = [(m.metric.fidelity_key, getattr(m.metric, "fidelity_options", None) or {})
                 for m in metrics if getattr(m.metric, "fidelity_key", None)]
-    ctx = EvalContext(G, reference, options, registry, notes=notes, protocol=protocol,
+    ctx = Evaluation(G, reference, options, registry, notes=notes, protocol=protocol,
                       fidelity_keys={key for key, _ in requests},
                       fidelity_requests=[(key, o) for key, o in requests if o],
                       reference_options=reference_options or {"name": dataset_name})

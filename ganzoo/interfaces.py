@@ -25,7 +25,7 @@ from ganzoo.roles import Role
 
 if TYPE_CHECKING:
     from ganzoo.engine.arena import Arena
-    from ganzoo.evaluation import EvalContext
+    from ganzoo.recipe import EvalOptions
 
 
 class Batch:
@@ -509,6 +509,41 @@ class Schedule(ABC):
     def factor(self, step: int, total_steps: int) -> float:
         """The factor for ``step`` (1-based) of ``total_steps``; a pure function of the two, so
         a resumed run needs no state to continue it."""
+
+
+class EvalContext(ABC):
+    """What a Metric computes from, in one evaluation (``ganzoo eval``, ``ganzoo.evaluate``,
+    eval.every during training). ``ganzoo.evaluation`` gives the implementation.
+
+    ``G`` is the generator evaluated (in eval mode, its sampling options in force),
+    ``reference`` the dataset on the reference split, ``options`` the eval section.
+    ``notes`` and ``protocol`` are the evaluation's own: add what a reader needs to trust or
+    reproduce a number (a note, a sample count) to them.
+    """
+
+    G: Generator
+    reference: Dataset
+    options: EvalOptions
+    notes: list[str]
+    protocol: dict[str, Any]
+
+    @abstractmethod
+    def samples(self, n: int, seed_offset: int = 1) -> Tensor:
+        """n samples of G on the CPU (class-balanced when conditional), seeded by eval.seed."""
+
+    @abstractmethod
+    def labels(self, n: int) -> Tensor | None:
+        """The class-balanced labels ``samples(n)`` uses; None for an unconditional G."""
+
+    @abstractmethod
+    def fidelity(self, key: str, **options: Any) -> dict[str, Any]:
+        """torch-fidelity's 'fid', 'kid', 'pr' or 'is' under our value names, computed in one
+        pass with the other metrics of the evaluation that agree on ``options`` (keyword
+        arguments of torch-fidelity's calculate_metrics)."""
+
+    @abstractmethod
+    def mode_coverage(self) -> dict[str, Any]:
+        """How G's samples cover the reference's known modes (empty where it knows none)."""
 
 
 class Metric(ABC):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganzoo.evaluation import EvalContext
-from ganzoo.interfaces import Metric
+from ganzoo.interfaces import EvalContext, Metric
 
 
 class FidelityMetric(Metric):
