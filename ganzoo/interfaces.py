@@ -45,14 +45,20 @@ class Batch:
         every = {"x": x, "labels": labels, **fields}
         self.fields: dict[str, Tensor] = {k: v for k, v in every.items() if v is not None}
 
-    def __getattr__(self, name: str) -> Tensor | None:
+    @property
+    def x(self) -> Tensor | None:
+        return self.fields.get("x")
+
+    @property
+    def labels(self) -> Tensor | None:
+        return self.fields.get("labels")
+
+    def __getattr__(self, name: str) -> Tensor:  # the other fields: batch.source, batch.a
         if name.startswith("__"):
             raise AttributeError(name)
         fields = object.__getattribute__(self, "fields")
         if name in fields:
             return fields[name]
-        if name in ("x", "labels"):
-            return None
         raise AttributeError(f"this batch has no field {name!r} (it has "
                              f"{', '.join(fields) or 'none'})")
 
