@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from torch.utils._python_dispatch import TorchDispatchMode
+
 from ganzoo.components import build_components
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.trainer import Trainer
@@ -30,3 +32,52 @@ def make_trainer(run_dir: Path, overrides: list[str], recipe: str = "quickstart.
     components = build_components(config, registry)
     run = RunFolder(run_dir) if existing else RunFolder.create(config, "test", str(run_dir))
     return Trainer(components, train_options(config), run, config, **trainer_options)
+
+
+def one_line_error(capsys: Any, argv: list[str], expected: str) -> str:
+    """``ganzoo argv`` ends with exit code 2 and one line on stderr holding ``expected``."""
+    from ganzoo.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err
+    assert expected in err, err
+    return err
+
+
+def assert_steps_read_no_value(trainer: Trainer, batches: Any, monkeypatch: Any,
+                               steps: range = range(2, 5)) -> dict[str, Any]:
+    """Run ``steps`` of the trainer with every way of copying a tensor to the host refused
+    (on a GPU each would be a sync); the last step's statistics."""
+    import torch
+
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a training step copied a tensor to the host")
+
+    for method in ("tolist", "numpy", "cpu", "item"):
+        monkeypatch.setattr(torch.Tensor, method, refuse)
+    stats: dict[str, Any] = {}
+    with ValueReads() as reads:
+        for step in steps:
+            trainer.step_done = step - 1
+            stats = trainer.step(batches)
+    assert reads.seen == []
+    return stats
+
+
+class ValueReads(TorchDispatchMode):
+    """Records the ops that copy a tensor's value to Python: on a GPU, each is a host sync."""
+
+    READS = {"_local_scalar_dense", "is_nonzero", "equal"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None):
+        name = func.__name__.split(".")[0]
+        if name in self.READS:
+            self.seen.append(name)
+        return func(*args, **(kwargs or {}))

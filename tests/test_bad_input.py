@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import one_line_error
 
 from ganzoo.cli import main
 
@@ -15,16 +16,6 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 QUICK = str(RECIPES / "quickstart.yaml")
 TINY = ["train.steps=2", "train.device=cpu", "generator.hidden_dims=[8]",
         "discriminator.hidden_dims=[8]"]
-
-
-def one_line_error(capsys, argv: list[str], expected: str) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert err.count("\n") == 1, err
-    assert expected in err, err
-    return err
 
 
 @pytest.fixture(scope="module")

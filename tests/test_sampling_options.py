@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import one_line_error
 
 import ganzoo
 from ganzoo.cli import main
@@ -16,16 +17,6 @@ from ganzoo.errors import GanzooError
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 TINY = ["train.device=cpu", "generator.hidden_dims=[16]", "discriminator.hidden_dims=[16]"]
-
-
-def one_line_error(capsys, argv: list[str], expected: str) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert err.count("\n") == 1, err
-    assert expected in err, err
-    return err
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ import shutil
 
 import pytest
 import torch
-from helpers import PLAIN, make_trainer
-from torch.utils._python_dispatch import TorchDispatchMode
+from helpers import PLAIN, assert_steps_read_no_value, make_trainer
 
 from ganzoo.engine.checkpoint import load_checkpoint
 
@@ -67,22 +66,6 @@ def test_compiled_steps_match_eager_steps(tmp_path):
     assert not any(key.startswith("_orig_mod") for key in state["networks"]["generator"])
 
 
-class ValueReads(TorchDispatchMode):
-    """Records the ops that copy a tensor's value to Python: on a GPU, each is a host sync."""
-
-    READS = {"_local_scalar_dense", "is_nonzero", "equal"}
-
-    def __init__(self):
-        super().__init__()
-        self.seen: list[str] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.__name__.split(".")[0]
-        if name in self.READS:
-            self.seen.append(name)
-        return func(*args, **(kwargs or {}))
-
-
 # Every slot of the step filled: an adaptive augmentation, a lazy penalty (due at step 2) and
 # an after-update action, schedules on both players, a loss that asks for D(x) in G's update.
 EVERY_SLOT = ["augment.name=kit_flip", "loss.name=kit_rasgan",
@@ -102,14 +85,5 @@ def test_a_training_step_reads_no_value_back(tmp_path, fake_data, overrides, mon
     batches = trainer.c.dataset.batches(8, trainer.device, 0)
     trainer.step(batches)  # the first step creates the optimizers' state
 
-    def refuse(self, *args, **kwargs):
-        raise AssertionError("a training step copied a tensor to the host")
-
-    for method in ("tolist", "numpy", "cpu"):
-        monkeypatch.setattr(torch.Tensor, method, refuse)
-    with ValueReads() as reads:
-        for step in range(2, 5):
-            trainer.step_done = step - 1
-            stats = trainer.step(batches)
-    assert reads.seen == []
+    stats = assert_steps_read_no_value(trainer, batches, monkeypatch)
     assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(stats)
