@@ -204,7 +204,9 @@ class Generator(nn.Module, ABC):
         device: torch.device | str | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Draw n latent vectors from the prior p(z): N(0, I) unless the class says otherwise.
+        """Override point: draw n latent vectors from the prior p(z), N(0, I) unless the class
+        says otherwise (the training step, sample pictures, ``sample`` and ``eval`` all draw
+        through it; keep every draw on ``generator`` so that seeded runs stay reproducible).
 
         With the sampling option ``truncation`` t (BigGAN's truncation trick, Brock et al.,
         2019), each Gaussian entry beyond t (in standard deviations, before ``latent_std``) is
@@ -220,10 +222,11 @@ class Generator(nn.Module, ABC):
         return self.compose_latent(gaussian, codes)
 
     def prior_from_normal(self, z: Tensor) -> Tensor:
-        """z ~ N(0, I) of ``latent_dim`` as a draw of this G's prior, for callers that draw z
-        themselves (torch-fidelity): the code is the argmax of its entries, uniform over the
-        categories. With ``truncation`` t, the Gaussian part is mapped (by its CDF) onto N(0, 1)
-        truncated to [-t, t], the law that redrawing gives."""
+        """Override point (with ``sample_latent``): z ~ N(0, I) of ``latent_dim`` as a draw of
+        this G's prior, for callers that draw z themselves (torch-fidelity): the code is the
+        argmax of its entries, uniform over the categories. With ``truncation`` t, the Gaussian
+        part is mapped (by its CDF) onto N(0, 1) truncated to [-t, t], the law that redrawing
+        gives."""
         gaussian = self.latent_dim - self.latent_categories
         part = z[:, :gaussian] if self.latent_categories else z  # z itself for the standard prior
         threshold = self.sampling_values.get("truncation")
@@ -243,7 +246,7 @@ class Generator(nn.Module, ABC):
                          dim=1)
 
     def latent_description(self) -> str:
-        """The prior in words, for summaries and model cards."""
+        """Override point: the prior in words, for ``show``, summaries and model cards."""
         if not self.latent_categories:
             return f"z ~ N(0, I) of {self.latent_dim} dimensions"
         gaussian = self.latent_dim - self.latent_categories
