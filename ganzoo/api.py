@@ -81,10 +81,11 @@ def train(recipe: str | Path | dict[str, Any] | DictConfig, overrides: Sequence[
 
 def build(kind: str, name: str, **options: Any) -> Any:
     """A registered component, its options checked as in a recipe. Networks also take
-    ``image_shape`` (e.g. (3, 32, 32) or (2,)) and ``num_classes`` (None: unconditional);
-    optimizers take ``params``.
+    ``image_shape`` (e.g. (3, 32, 32) or (2,)) and ``num_classes`` (None: unconditional), a
+    generator with an input ``input_shape``; optimizers take ``params``.
 
         G = ganzoo.build("generator", "dcgan", image_shape=(3, 32, 32), ngf=32)
+        G = ganzoo.build("generator", "unet", image_shape=(3, 64, 64), input_shape=(1, 64, 64))
     """
     from ganzoo.components import build_one
     from ganzoo.kinds import KINDS
@@ -100,7 +101,11 @@ def build(kind: str, name: str, **options: Any) -> Any:
             raise GanzooError(f"{arg}: a {spec.name} is built for one; pass {arg}=...")
         value = options.pop(arg, defaults.get(arg))
         args.append(tuple(value) if arg == "image_shape" else value)
-    return build_one(registry(), spec.name, {"name": name, **options}, spec.name, *args)
+    extra = {}
+    if spec.name == "generator" and options.get("input_shape") is not None:
+        extra["input_shape"] = tuple(options.pop("input_shape"))
+    return build_one(registry(), spec.name, {"name": name, **options}, spec.name, *args,
+                     **extra)
 
 
 def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | None = None,

@@ -289,7 +289,9 @@ class Discriminator(nn.Module, ABC):
 
     @abstractmethod
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
-        """(N, *image_shape) -> logits of shape (N,), no sigmoid inside, or a DOutput."""
+        """(N, *image_shape) -> logits of shape (N,), no sigmoid inside, or a DOutput. A D
+        that scores P patches of each sample (PatchGAN) returns (N, P): the losses average over
+        every logit, so each patch counts as one judgement."""
 
 
 class StepContext:

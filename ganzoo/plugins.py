@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.celeba",
     "ganzoo_builtins.image_folder",
     "ganzoo_builtins.pairs",
+    "ganzoo_builtins.pix2pix",
     "ganzoo_builtins.inception",
     "ganzoo_builtins.augment",
     "ganzoo_builtins.regularizers",

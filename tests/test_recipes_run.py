@@ -14,6 +14,8 @@ SHRINK = ["generator.ngf=4", "discriminator.ndf=4"]
 
 def data_override(recipe: str, fake_data: Path) -> list[str]:
     text = (RECIPES / recipe).read_text()
+    if "name: degraded" in text:  # pairs made from a base dataset: its root is data.base.root
+        return [f"data.base.root={fake_data / 'celeba'}"]
     if "name: mnist" in text:
         return [f"data.root={fake_data}"]
     if "name: cifar10" in text:
@@ -27,7 +29,7 @@ def shrink(recipe: str) -> list[str]:
     text = (RECIPES / recipe).read_text()
     if "name: dcgan" in text:
         return SHRINK
-    if "name: resnet" in text:
+    if "name: resnet" in text or "name: unet" in text:
         return ["generator.ngf=8", "discriminator.ndf=8"]
     return []
 

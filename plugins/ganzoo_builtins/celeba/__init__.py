@@ -11,7 +11,9 @@ from ganzoo.options import one_of, positive
 @dataclass
 class CelebAOptions:
     root: str = "data/celeba"  # the folder holding img_align_celeba/ (and the partition file)
-    split: str = "train"  # train | valid | test (needs list_eval_partition.txt) | all
+    # train | valid | test (by list_eval_partition.txt, or without it by the image numbers the
+    # official partition follows: 1-162770, 162771-182637, 182638-202599) | all
+    split: str = "train"
     image_size: int = 64  # resize the short side, then centre-crop
     in_memory: str = "auto"  # auto (when it fits in 1 GiB) | true | false (stream from disk)
     workers: int = 2  # DataLoader workers when streaming

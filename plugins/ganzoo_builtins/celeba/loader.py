@@ -10,6 +10,8 @@ from ganzoo.errors import GanzooError
 FOLDER = "img_align_celeba"
 PARTITION = "list_eval_partition.txt"
 SPLIT_CODES = {"train": "0", "valid": "1", "test": "2"}
+#: the official partition is by image number: list_eval_partition.txt says exactly this
+SPLIT_RANGES = {"train": (1, 162770), "valid": (162771, 182637), "test": (182638, 202599)}
 
 
 def load_celeba(options):
@@ -48,12 +50,20 @@ def find_images_folder(root: Path) -> Path:
 
 
 def select_split(files: list[Path], root: Path, split: str) -> tuple[list[Path], str]:
-    """Keep the split's files by the official partition; without it, every image."""
+    """Keep the split's files by the official partition: its file where present, else the
+    index ranges it follows (for files under their original numbers); else every image."""
     partition = root / PARTITION
     if split == "all":
         return files, "all images"
     if not partition.is_file():
-        return files, f"no {PARTITION} in '{root}', so every image is used"
+        if not all(f.stem.isdigit() for f in files):
+            return files, f"no {PARTITION} in '{root}', so every image is used"
+        low, high = SPLIT_RANGES[split]
+        chosen = [f for f in files if low <= int(f.stem) <= high]
+        if not chosen:
+            raise GanzooError(f"data.split: no images of split '{split}' (numbers {low} to "
+                              f"{high}) in '{root}'")
+        return chosen, f"{split} split by the official partition's image numbers"
     wanted = set()
     for line in partition.read_text().split("\n"):
         parts = line.split()

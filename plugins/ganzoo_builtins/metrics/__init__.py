@@ -1,5 +1,5 @@
-"""Evaluation metrics: FID, KID, precision/recall and IS through torch-fidelity, and mode
-coverage where the dataset knows its modes.
+"""Evaluation metrics: FID, KID, precision/recall and IS through torch-fidelity, mode coverage
+where the dataset knows its modes, and PSNR/SSIM for generators with an input.
 
 The torch-fidelity metrics of one evaluation share one pass over the samples' features.
 """
@@ -59,6 +59,13 @@ def build_modes(options: None):
     return ModeCoverage()
 
 
+def build_psnr_ssim(options: None):
+    """PSNR and SSIM of a translation against the truth, beside the input's own (paired data)"""
+    from ganzoo_builtins.metrics.translation import PSNRSSIM
+
+    return PSNRSSIM()
+
+
 @hookimpl
 def ganzoo_register_metrics(register):
     register("fid", build_fid)
@@ -66,3 +73,4 @@ def ganzoo_register_metrics(register):
     register("pr", build_pr, options=PROptions)
     register("is", build_is)
     register("modes", build_modes)
+    register("psnr_ssim", build_psnr_ssim)

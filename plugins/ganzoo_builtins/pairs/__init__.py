@@ -107,6 +107,8 @@ class DegradedOptions:
     factor: int = 4  # downscale: the source is H/factor x W/factor (area average)
     sigma: float = 1.5  # blur: the Gaussian's standard deviation, in pixels
     hflip: bool = False  # flip each pair with probability 1/2
+    # the base's split where set (eval sets it to eval.ref: held-out pairs); None: the base's
+    split: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base.get("name"), str):
@@ -211,8 +213,11 @@ def build_degraded(options: DegradedOptions):
     from ganzoo.components import build_nested
     from ganzoo_builtins.pairs.loader import Degraded
 
+    section = dict(options.base)
+    if options.split is not None:
+        section["split"] = options.split
     try:
-        base = build_nested("dataset", options.base, "base")
+        base = build_nested("dataset", section, "base")
     except GanzooError as exc:
         raise GanzooError(under_base(str(exc))) from exc
     return Degraded(base, options)
