@@ -155,7 +155,8 @@ def newest_evaluation(run_dir: Path) -> dict:
     """The metrics of the newest evaluation saved beside the run's checkpoints."""
     import json
 
-    saved = json.loads(sorted((run_dir / "checkpoints").glob("*.eval.json"))[-1].read_text())
+    newest = max((run_dir / "checkpoints").glob("*.eval.json"), key=lambda p: p.stat().st_mtime)
+    saved = json.loads(newest.read_text())
     return (saved[-1] if isinstance(saved, list) else saved)["metrics"]
 
 

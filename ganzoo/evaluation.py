@@ -456,5 +456,75 @@ def result_tables(result: dict) -> list[Any]:
 
 
 def save_result(result: dict, path: Path) -> Path:
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return path
+    """Save ``result`` as ``path`` (``step_0000030.eval.json``), or, where an evaluation was
+    saved there already, as the first free ``step_0000030.2.eval.json``, ``.3.``...: every
+    evaluation of a checkpoint is kept, each with its protocol. Written atomically and
+    never over another file; the path written."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(result, indent=2) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp's is private)
+        for k in range(1, 1_000_000):
+            target = path if k == 1 else numbered_result(path, k)
+            try:
+                os.link(tmp, target)  # atomic, and fails where target exists
+                return target
+            except FileExistsError:
+                continue
+            except OSError:  # a file system without hard links: rename, where still free
+                if os.path.lexists(target):
+                    continue
+                os.replace(tmp, target)
+                return target
+        raise GanzooError(f"{path}: too many evaluations saved beside it; move some away")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+#: how the k-th saved evaluation of one checkpoint is named: step_0000030.3.eval.json
+RESULT_SUFFIX = ".eval.json"
+
+
+def numbered_result(path: Path, k: int) -> Path:
+    """The name of the k-th evaluation saved as ``path`` (k >= 2)."""
+    name = path.name
+    stem, suffix = ((name[:-len(RESULT_SUFFIX)], RESULT_SUFFIX) if name.endswith(RESULT_SUFFIX)
+                    else (path.stem, path.suffix))
+    return path.with_name(f"{stem}.{k}{suffix}")
+
+
+def result_order(path: Path) -> tuple[str, int]:
+    """Saved evaluations in order: by checkpoint (as their names sort), then oldest first
+    (step_0000030.eval.json, then .2., .3., ...)."""
+    stem = path.name.removesuffix(RESULT_SUFFIX)
+    base, dot, number = stem.rpartition(".")
+    if dot and number.isdigit() and int(number) >= 2:
+        return base, int(number)
+    return stem, 1
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """The evaluations saved in one file: a result (as ``save_result`` writes it), or a list
+    of them. A file that is not one is one line naming it."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GanzooError(f"{path}: cannot be read as a saved evaluation ({exc}); move it "
+                          "out of the checkpoints folder") from None
+    results = saved if isinstance(saved, list) else [saved]
+    for result in results:
+        if not (isinstance(result, dict) and isinstance(result.get("metrics"), dict)):
+            raise GanzooError(f"{path}: does not hold saved evaluations (results with "
+                              "'metrics'); move it out of the checkpoints folder")
+    return results

@@ -249,12 +249,18 @@ def evaluation_lines(run: Any) -> list[str]:
         values = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                            for k, v in last["metrics"].items() if k not in ("step", "score"))
         return [f"During training, at step {last['step']:,}: {values}."]
-    last = evaluations[-1]
-    lines = ["| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
-              for k, v in last["metrics"].items()]
-    protocol = ", ".join(f"{k}: {v}" for k, v in last["protocol"].items())
-    return [*lines, "", f"Protocol: {protocol}.", *[f"Note: {n}" for n in last.get("notes", [])]]
+    step = evaluations[-1].get("step")
+    lines: list[str] = []
+    for evaluation in (e for e in evaluations if e.get("step") == step):  # each kept
+        if lines:
+            lines.append("")
+        lines += ["| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+                  for k, v in evaluation["metrics"].items()]
+        protocol = ", ".join(f"{k}: {v}" for k, v in evaluation["protocol"].items())
+        lines += ["", f"Protocol: {protocol}.",
+                  *[f"Note: {n}" for n in evaluation.get("notes", [])]]
+    return lines
 
 
 def format_lines(files: list[Path]) -> list[str]:

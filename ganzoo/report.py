@@ -9,8 +9,12 @@ recipe.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import math
+import os
+import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 import ganzoo
+from ganzoo.errors import GanzooError
 from ganzoo.run import Run
 from ganzoo.summary import BOOKKEEPING, differing_keys, format_value, summarize, summary_rows
 
@@ -32,14 +37,72 @@ GROUPS = (("losses", ("d_loss", "g_loss")),
 TIMELINE_FRAMES = 8
 
 
+#: the tag that marks a page as a report of ours: only a file holding it is ever replaced
+GENERATOR_TAG = '<meta name="generator" content="ganzoo report">'
+#: the header line of the reports written before the tag (``<p class=meta>ganzoo 0.4 report of``)
+LEGACY_HEADER = re.compile(r"<p class=meta>ganzoo [^<\s]+ report of ")
+#: how much of a file is read to recognise a report: the tag is in its head, the header
+#: line right after the style sheet
+SNIFF_BYTES = 64 * 1024
+
+
+class NotAReport(GanzooError):
+    """``path`` exists and is not a report ganzoo wrote: it is left as it is. ``reason``
+    says why and what to do, without the path."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
 def write_report(runs: Sequence[Run], out: str | Path) -> Path:
-    """Write the report of ``runs`` to ``out`` (atomically); its path."""
+    """Write the report of ``runs`` to ``out`` (atomically); its path. An existing ``out`` is
+    replaced only where it is a report ganzoo wrote (``NotAReport`` otherwise), so that a
+    mistyped ``--out`` never costs a run its metrics or anything else."""
     out = Path(out)
+    refuse_what_is_no_report(out)
     page = render(list(runs))
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    tmp = Path(name)
+    try:
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(page)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp's is private)
+        refuse_what_is_no_report(out)  # written meanwhile (rendering takes a moment)
+        os.replace(tmp, out)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return out
+
+
+def refuse_what_is_no_report(out: Path) -> None:
+    """Raise NotAReport where ``out`` exists and is not a report of ours (nor of an older
+    ganzoo, which wrote no tag)."""
+    if not os.path.lexists(out):
+        return
+    if out.is_dir():
+        raise NotAReport(out, "is a folder; name the HTML file to write, such as "
+                              f"{out / 'report.html'}")
+    if not is_report(out):
+        raise NotAReport(out, "exists and is not a report ganzoo wrote, so it is left as it "
+                              "is; name a new file, or move that one away first")
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` is a report that ganzoo wrote (and so may be replaced)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    if not head.lstrip().lower().startswith("<!doctype html>"):
+        return False
+    return GENERATOR_TAG in head.split("</head>", 1)[0] or bool(LEGACY_HEADER.search(head))
 
 
 def render(runs: list[Run]) -> str:
@@ -54,7 +117,8 @@ def render(runs: list[Run]) -> str:
              section("curves", "Curves", curves(runs)),
              section("evaluations", "Evaluations", "".join(evaluations(r) for r in runs)),
              section("recipe", "Recipe", "".join(recipe_block(r) for r in runs))]
-    return PAGE.format(title=esc(title), style=STYLE, body="\n".join(body))
+    return PAGE.format(title=esc(title), style=STYLE, body="\n".join(body),
+                       generator=GENERATOR_TAG)
 
 
 def esc(text: Any) -> str:
@@ -290,6 +354,7 @@ PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{generator}
 <title>{title}</title>
 <style>{style}</style>
 </head>

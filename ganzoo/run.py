@@ -128,17 +128,22 @@ class Run:
     def evaluations(self) -> list[dict[str, Any]]:
         """The evaluations made during training (eval.jsonl: step and values) and by
         ``ganzoo eval`` / :func:`evaluate` (``*.eval.json`` beside a checkpoint: values,
-        directions, notes and protocol), oldest first."""
-        import json
+        directions, notes and protocol; every evaluation of a checkpoint, the first in
+        ``step_NNNNNNN.eval.json``, later ones in ``step_NNNNNNN.2.eval.json``, ...), oldest
+        first."""
+        from ganzoo.evaluation import read_results, result_order
 
         during = [{"source": "training", "step": r["step"], "directions": r.pop("directions", {}),
                    "metrics": r, "protocol": {}}
                   for r in read_json_lines(self.path / "eval.jsonl")]
         after = []
-        for path in sorted(self.folder.checkpoints_dir.glob("*.eval.json")):
-            result = json.loads(path.read_text(encoding="utf-8"))
-            after.append({"source": path.name, "step": result["protocol"].get("step"),
-                          **result})
+        for path in sorted(self.folder.checkpoints_dir.glob("*.eval.json"), key=result_order):
+            results = read_results(path)  # one result, or (a list) several
+            for i, result in enumerate(results):
+                source = path.name if len(results) == 1 else f"{path.name} #{i + 1}"
+                after.append({"source": source,
+                              "step": (result.get("protocol") or {}).get("step"),
+                              "directions": {}, "notes": [], "protocol": {}, **result})
         return during + after
 
     @property

@@ -102,11 +102,17 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
                 say(f"[yellow]warning:[/] {escape(warning)}")
         if dist.is_main:
             from ganzoo.plots import plot_run
-            from ganzoo.report import write_report
+            from ganzoo.report import NotAReport, write_report
             from ganzoo.run import Run
 
             plot_run(run)
-            write_report([Run(run.path)], run.path / "report.html")
+            try:
+                write_report([Run(run.path)], run.path / "report.html")
+            except NotAReport as exc:  # the run is whole: only its report is not written
+                say(f"[yellow]warning:[/] {escape(str(exc.path))} is not a report ganzoo "
+                    "wrote: it is left as it is, and the run's report is not written; move "
+                    "it away, then: ganzoo report "
+                    f"{escape(str(run.path))} --out {escape(str(exc.path))}")
             console.print(summary_table(result, run, dist))
             return result
         return None

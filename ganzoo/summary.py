@@ -5,6 +5,7 @@ Everything here reads run folders only (recipe.yaml, metrics.jsonl, eval.jsonl, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ class RunSummary:
     steps: int  # the last logged step
     seconds: float  # training time, summed over resumed segments
     final: dict[str, float] = field(default_factory=dict)  # the last metrics.jsonl record
-    evaluation: dict[str, Any] = field(default_factory=dict)  # the newest evaluation's values
+    evaluation: dict[str, Any] = field(default_factory=dict)  # each measure's newest value
     best: dict[str, float] = field(default_factory=dict)  # best value of each evaluated metric
     directions: dict[str, str] = field(default_factory=dict)
 
@@ -41,11 +42,12 @@ def summarize(run: Run) -> RunSummary:
     evaluations = run.evaluations
     for evaluation in evaluations:
         summary.directions.update(evaluation.get("directions", {}))
-    if evaluations:
-        summary.evaluation = numbers(evaluations[-1]["metrics"])
+        # the newest value of each measure: a later evaluation of other metrics (KID, then
+        # FID) adds its values to the earlier one's instead of hiding them
+        summary.evaluation.update(numbers(evaluation["metrics"]))
     for name, direction in summary.directions.items():
         values = [numbers(e["metrics"]).get(name) for e in evaluations]
-        values = [v for v in values if v is not None]
+        values = [v for v in values if v is not None and math.isfinite(v)]  # NaN: no best
         if values:
             summary.best[name] = min(values) if direction == "min" else max(values)
     return summary
@@ -59,8 +61,8 @@ def numbers(values: dict[str, Any]) -> dict[str, float]:
 
 def summary_rows(summaries: list[RunSummary]) -> list[tuple[str, list[str]]]:
     """(what, value per run) for a table with a column per run: steps, time, the last logged
-    values, the newest evaluation's measures (floats, and counts that have a direction, such
-    as modes covered) and the best of each measure that has a direction."""
+    values, the newest value of each evaluated measure (floats, and counts that have a
+    direction, such as modes covered) and the best of each measure that has a direction."""
     rows = [("steps", [f"{s.steps:,}" for s in summaries]),
             ("time", [format_seconds(s.seconds) for s in summaries])]
     directions = {k: d for s in summaries for k, d in s.directions.items()}

@@ -15,11 +15,13 @@ def open_runs(paths: list[str]):
 
 def report(args: argparse.Namespace) -> int:
     from ganzoo.errors import GanzooError
-    from ganzoo.report import write_report
+    from ganzoo.report import NotAReport, write_report
 
     runs = open_runs(args.runs)
     try:
         path = write_report(runs, args.out)
+    except NotAReport as exc:  # a report replaces a report of ours, never another file
+        raise GanzooError(f"--out {args.out}: {exc.reason}") from None
     except OSError as exc:
         raise GanzooError(f"--out {args.out}: cannot write there ({exc.strerror or exc}); "
                           "choose a writable place") from None

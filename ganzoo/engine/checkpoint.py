@@ -239,10 +239,18 @@ def check_finite_parameters(step: int, *networks: torch.nn.Module) -> None:
 
 
 def check_finite(record: dict[str, Any]) -> None:
-    """Stop a diverged run with one line naming the step and the loss."""
-    for name, value in record.items():
-        if name.endswith("_loss") and not math.isfinite(value):
-            raise GanzooError(
-                f"Training diverged: {name} is {value} at step {record['step']}. The last "
-                "good checkpoint is kept; lower optim_g.lr / optim_d.lr or try another loss."
-            )
+    """Stop a diverged run with one line naming the step and the first logged statistic that
+    is NaN or infinite: a loss, or any other (a penalty, D's outputs, a plugin's value), since
+    a value that is not a number means the run no longer computes what it logs. The losses
+    are named first, where several are."""
+    bad = [(name, value) for name, value in record.items() if name != "step"
+           and isinstance(value, int | float) and not isinstance(value, bool)
+           and not math.isfinite(value)]
+    if not bad:
+        return
+    name, value = min(bad, key=lambda item: not item[0].endswith("_loss"))
+    hint = ("lower optim_g.lr / optim_d.lr or try another loss" if name.endswith("_loss") else
+            f"check what logs {name} (a regularizer, the game or a plugin), or lower "
+            "optim_g.lr / optim_d.lr")
+    raise GanzooError(f"Training diverged: {name} is {value} at step {record['step']}. The "
+                      f"last good checkpoint is kept; {hint}.")

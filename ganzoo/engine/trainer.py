@@ -8,6 +8,7 @@ The loop knows the interfaces and never a plugin by name.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -176,7 +177,8 @@ class Trainer:
         return any_rank(self.stop_signal is not None, self.dist, self.device)
 
     def evaluate_now(self, step: int) -> None:
-        """Evaluate the sampling weights; keep the best-scoring checkpoint as best.pt."""
+        """Evaluate the sampling weights; keep the best-scoring checkpoint as best.pt (a score
+        that is NaN or infinite never makes it)."""
         from ganzoo.evaluation import best_score
 
         G = self.sampling_generator
@@ -189,7 +191,12 @@ class Trainer:
         for logger in self.loggers:
             logger.log_evaluation(result["metrics"], step)
         better = (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
-        if score is not None and (self.best_score is None or better(score, self.best_score)):
+        # NaN compares false with everything: a NaN (or infinite) score is never the best, and
+        # a best that is not a number (from a checkpoint written before this check) is
+        # replaced by the first score that is one
+        finite = score is not None and math.isfinite(score)
+        best = self.best_score
+        if finite and (best is None or not math.isfinite(best) or better(score, best)):
             self.best_score = score
             save_atomic({**self.state_dict(), "best_score": score},
                         self.run.checkpoints_dir / "best.pt")

@@ -1,0 +1,286 @@
+"""Nothing a run or a command wrote is lost, and no lost value goes unnoticed: a report never
+overwrites a file it did not write, a second evaluation keeps the first, a NaN score never
+becomes the best, and a NaN statistic stops the run."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import one_line_error
+
+from ganzoo import hookimpl, plugins
+from ganzoo.cli import main
+from ganzoo.interfaces import Metric, Regularizer
+from ganzoo.plugins import load_registry
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+TINY = ["train.device=cpu", "generator.hidden_dims=[16]", "discriminator.hidden_dims=[16]"]
+
+
+def quickstart(run: Path, *overrides: str) -> list[str]:
+    return ["run", str(RECIPES / "quickstart.yaml"), *TINY, *overrides, f"train.run_dir={run}"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A tiny quickstart run of 20 steps (copy it before changing it)."""
+    run = tmp_path_factory.mktemp("lost") / "qs"
+    assert main(quickstart(run, "train.steps=20")) == 0
+    return run
+
+
+@pytest.fixture
+def run(trained, tmp_path) -> Path:
+    copy = tmp_path / "qs"
+    shutil.copytree(trained, copy)
+    (copy / "run.lock").unlink(missing_ok=True)
+    return copy
+
+
+def use_registry(monkeypatch, **extra) -> None:
+    registry = load_registry(extra_plugins=extra)
+    monkeypatch.setattr(plugins, "load_registry", lambda extra_plugins=None: registry)
+
+
+# ---- 1. a report replaces only a report ------------------------------------------------------
+
+def test_report_refuses_to_overwrite_the_runs_metrics(run, capsys):
+    metrics = run / "metrics.jsonl"
+    before = metrics.read_bytes()
+    err = one_line_error(capsys, ["report", str(run), "--out", str(metrics)], "--out")
+    assert str(metrics) in err and "not a report" in err
+    assert metrics.read_bytes() == before
+    assert not list(run.glob(".*.tmp"))
+    folder = run / "samples"  # a folder is no report either
+    one_line_error(capsys, ["report", str(run), "--out", str(folder)], "--out")
+    assert folder.is_dir()
+
+
+def test_report_replaces_a_report_it_wrote(run, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert main(["report", str(run), "--out", str(out)]) == 0
+    first = out.read_text()
+    assert '<meta name="generator" content="ganzoo report">' in first
+    assert main(["eval", str(run), "--n", "300"]) == 0
+    assert main(["report", str(run), "--out", str(out)]) == 0  # replaced: now evaluated
+    assert out.read_text() != first and "n_mode_samples" in out.read_text()
+    assert main(["report", str(run), "--out", str(run / "report.html")]) == 0  # the run's own
+    assert not list(tmp_path.glob(".*.tmp")) and not list(run.glob(".*.tmp"))
+
+
+def test_a_run_leaves_a_report_html_it_did_not_write(run, capsys):
+    page = run / "report.html"
+    page.write_text("my own notes\n")
+    capsys.readouterr()
+    assert main(["resume", str(run), "train.steps=30"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # as one line, however it was wrapped
+    assert page.read_text() == "my own notes\n"
+    assert "report.html" in out and "not a report" in out
+    assert (run / "checkpoints" / "step_0000030.pt").is_file()
+
+
+def test_a_report_of_an_older_ganzoo_is_still_replaced(run, capsys):
+    """Reports written before the generator tag are recognised by their header line."""
+    page = run / "report.html"
+    old = page.read_text().replace('<meta name="generator" content="ganzoo report">\n', "")
+    assert "ganzoo report" not in old.split("<body>")[0]
+    page.write_text(old)
+    assert main(["report", str(run), "--out", str(page)]) == 0
+    assert '<meta name="generator" content="ganzoo report">' in page.read_text()
+
+
+# ---- 2. every evaluation of a checkpoint is kept --------------------------------------------
+
+class Constant(Metric):
+    def __init__(self, name: str, value: float):
+        self.name, self.value = name, value
+        self.directions = {name: "min"}
+
+    def compute(self, ctx):
+        return {self.name: self.value}
+
+
+class TwoMetrics:
+    @hookimpl
+    def ganzoo_register_metrics(self, register):
+        def alpha(options):
+            """a constant (tests only)"""
+            return Constant("alpha", 0.25)
+
+        def beta(options):
+            """another constant (tests only)"""
+            return Constant("beta", 0.75)
+
+        register("alpha", alpha)
+        register("beta", beta)
+
+
+def test_a_second_eval_of_a_checkpoint_keeps_the_first(run, capsys, monkeypatch):
+    import ganzoo
+
+    use_registry(monkeypatch, two=TwoMetrics())
+    assert main(["eval", str(run), "--metrics", "alpha", "--n", "400"]) == 0
+    assert main(["eval", str(run), "--metrics", "beta", "--n", "600"]) == 0
+    out = capsys.readouterr().out
+    first = run / "checkpoints" / "step_0000020.eval.json"
+    assert f"saved {first}" in out  # the first keeps the name it always had
+    evaluations = [e for e in ganzoo.load_run(run).evaluations if e["source"] != "training"]
+    assert [e["protocol"]["metrics"] for e in evaluations] == [["alpha", "modes"],
+                                                              ["beta", "modes"]]
+    assert [e["protocol"]["n_mode_samples"] for e in evaluations] == [400, 600]
+    assert "alpha" in evaluations[0]["metrics"] and "beta" in evaluations[1]["metrics"]
+    assert len({e["source"] for e in evaluations}) == 2
+    assert all(e["step"] == 20 for e in evaluations)
+
+    page = run / "both.html"
+    assert main(["report", str(run), "--out", str(page)]) == 0
+    html = page.read_text()
+    assert "<td>alpha</td>" in html and "<td>beta</td>" in html
+    assert "<td>alpha (newest eval)</td>" in html and "<td>beta (newest eval)</td>" in html
+    capsys.readouterr()
+    assert main(["compare", str(run)]) == 0
+    table = capsys.readouterr().out
+    assert re.search(r"alpha \(newest eval\)\s.*0\.25", table)
+    assert re.search(r"beta \(newest eval\)\s.*0\.75", table)
+    assert "best alpha (min)" in table and "best beta (min)" in table
+    model = run.parent / "model-both"
+    assert main(["export", str(run), "--out", str(model)]) == 0
+    card = (model / "README.md").read_text()
+    assert "| alpha |" in card and "| beta |" in card  # the card shows both, each protocol
+    assert card.count("Protocol:") == 2
+
+
+def test_evaluations_read_both_forms_of_a_saved_result(run):
+    """A file of one result (as every ganzoo wrote it) and a file holding a list of them."""
+    import ganzoo
+
+    result = {"metrics": {"alpha": 0.5}, "directions": {"alpha": "min"}, "notes": [],
+              "protocol": {"step": 20, "n": 1}}
+    folder = run / "checkpoints"
+    (folder / "step_0000020.eval.json").write_text(json.dumps(result))
+    (folder / "best.eval.json").write_text(json.dumps([
+        {**result, "metrics": {"alpha": 0.4}}, {**result, "metrics": {"beta": 0.3}}]))
+    found = [e for e in ganzoo.load_run(run).evaluations if e["source"] != "training"]
+    assert [e["metrics"] for e in found] == [{"alpha": 0.4}, {"beta": 0.3}, {"alpha": 0.5}]
+    assert len({e["source"] for e in found}) == 3
+
+
+def test_saving_a_result_never_replaces_one(tmp_path):
+    from ganzoo.evaluation import save_result
+
+    target = tmp_path / "step_0000005.eval.json"
+    paths = [save_result({"metrics": {"i": i}, "protocol": {}, "notes": []}, target)
+             for i in range(3)]
+    assert paths[0] == target and len(set(paths)) == 3
+    assert [json.loads(p.read_text())["metrics"]["i"] for p in paths] == [0, 1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+# ---- 3. a NaN (or infinite) score never becomes the best ------------------------------------
+
+SCORES = {10: math.nan, 20: math.inf, 30: 2.0, 40: 3.0}
+
+
+class ByStep(Metric):
+    directions = {"wobble": "min"}
+
+    def compute(self, ctx):
+        return {"wobble": SCORES[ctx.protocol["step"]]}
+
+
+class ByStepPlugin:
+    @hookimpl
+    def ganzoo_register_metrics(self, register):
+        def build(options):
+            """NaN, then inf, then numbers, by step (tests only)"""
+            return ByStep()
+
+        register("wobble", build)
+
+
+EVAL = ["eval.every=10", "eval.metrics=[wobble]", "eval.best=wobble:min",
+        "eval.n_during_training=100"]
+
+
+def best_state(run: Path) -> dict:
+    return torch.load(run / "checkpoints" / "best.pt", map_location="cpu", weights_only=True)
+
+
+def test_a_nan_score_never_becomes_the_best(tmp_path, monkeypatch):
+    use_registry(monkeypatch, wobble=ByStepPlugin())
+    run = tmp_path / "nan"
+    assert main(quickstart(run, "train.steps=40", "train.log_every=10", *EVAL)) == 0
+    scores = [json.loads(line)["score"] for line in (run / "eval.jsonl").read_text().split("\n")
+              if line]
+    assert scores == [None, None, 2.0, 3.0]  # NaN and inf are written as null
+    best = best_state(run)
+    assert best["step"] == 30 and best["best_score"] == 2.0
+
+
+def test_a_resumed_run_replaces_a_nan_best(run, monkeypatch):
+    """A checkpoint written before this fix may carry a NaN best score: a number replaces it."""
+    from ganzoo.files import save_atomic
+
+    use_registry(monkeypatch, wobble=ByStepPlugin())
+    path = run / "checkpoints" / "step_0000020.pt"
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    save_atomic({**state, "best_score": math.nan}, path)
+    assert main(["resume", str(run), "train.steps=30", *EVAL]) == 0
+    best = best_state(run)
+    assert best["step"] == 30 and best["best_score"] == 2.0
+
+
+# ---- 4. a NaN statistic stops the run -------------------------------------------------------
+
+class NaNAfterTen(Regularizer):
+    """A penalty that is 0 for ten steps, then NaN (without a gradient: weight 0 keeps the
+    losses and the weights finite)."""
+
+    def penalty(self, ctx):
+        value = math.nan if ctx.step > 10 else 0.0
+        return torch.tensor(value)  # a 0-d tensor joins a loss on any device
+
+
+class NaNPenaltyPlugin:
+    @hookimpl
+    def ganzoo_register_regularizers(self, register):
+        def build(options):
+            """NaN after step 10 (tests only)"""
+            return NaNAfterTen()
+
+        register("nan_penalty", build)
+
+
+def test_a_nan_statistic_stops_the_run(tmp_path, capsys, monkeypatch):
+    use_registry(monkeypatch, nanpen=NaNPenaltyPlugin())
+    run = tmp_path / "nanpen"
+    argv = quickstart(run, "train.steps=40", "train.log_every=5", "train.checkpoint_every=10",
+                      "regularizers=[{name: nan_penalty, weight: 0}]")
+    err = one_line_error(capsys, argv, "nan_penalty is nan at step 15")
+    assert "d_loss" not in err
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [5, 10, 15]
+    assert rows[-1]["nan_penalty"] is None  # logged (NaN is written as null) ...
+    assert all(math.isfinite(r[k]) for r in rows for k in ("d_loss", "g_loss"))  # ... alone
+    checkpoints = sorted(p.name for p in (run / "checkpoints").glob("step_*.pt"))
+    assert checkpoints == ["step_0000010.pt"]  # the last good one is kept
+    assert not (run / "report.html").exists()
+
+
+def test_compare_takes_no_nan_for_the_best(run):
+    from ganzoo.run import Run
+    from ganzoo.summary import summarize
+
+    folder = run / "checkpoints"
+    for i, value in enumerate((math.nan, 0.5)):
+        (folder / f"step_000002{i}.eval.json").write_text(json.dumps(
+            {"metrics": {"alpha": value}, "directions": {"alpha": "min"}, "notes": [],
+             "protocol": {"step": 20 + i}}))
+    summary = summarize(Run(run))
+    assert summary.best["alpha"] == 0.5 and summary.evaluation["alpha"] == 0.5
