@@ -170,9 +170,18 @@ def make_evaluator(recipe: DictConfig, registry: Registry):
     return evaluator, options.every
 
 
+#: where output is not a terminal (a file, a batch scheduler's log): a plain progress line at
+#: the first log step, then at the first log step after each this many seconds
+PLAIN_PROGRESS_EVERY = 30.0
+
+
 def train_with_progress(trainer: Trainer, total: int, console: Console | None) -> TrainResult:
+    """Train with progress: a rich bar with a time estimate in a terminal, plain timestamped
+    lines otherwise (a bar redrawn into a file shows nothing until the run ends)."""
     if console is None:
         return trainer.fit()
+    if not console.is_terminal:
+        return trainer.fit(on_log=PlainProgress(console, total, trainer.step_done))
     progress = Progress(
         TextColumn("[bold]train"), BarColumn(bar_width=12), MofNCompleteColumn(),
         TimeRemainingColumn(compact=True),
@@ -185,6 +194,32 @@ def train_with_progress(trainer: Trainer, total: int, console: Console | None) -
             progress.update(task, completed=record["step"], stats=format_stats(record))
 
         return trainer.fit(on_log=on_log)
+
+
+class PlainProgress:
+    """Progress as plain lines, e.g. ``14:02:11 step 850/3,000 (28%), 35 s elapsed, about 89 s
+    left: D 1.109 G 11.814 ... 101 img/s``: one at the first log step, then one at the first log
+    step after every ``every`` seconds, and one at the last step."""
+
+    def __init__(self, console: Console, total: int, start: int,
+                 every: float = PLAIN_PROGRESS_EVERY):
+        import time
+
+        self.console, self.total, self.start, self.every = console, total, start, every
+        self.began, self.last = time.monotonic(), None
+        self.clock = time
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        now, step = self.clock.monotonic(), int(record["step"])
+        if self.last is not None and now - self.last < self.every and step < self.total:
+            return
+        self.last = now
+        elapsed = now - self.began
+        left = elapsed * (self.total - step) / max(step - self.start, 1)
+        self.console.print(
+            f"{self.clock.strftime('%H:%M:%S')} step {step:,}/{self.total:,} "
+            f"({step / self.total:.0%}), {elapsed:.0f} s elapsed, about {left:.0f} s left: "
+            f"{format_stats(record)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def describe(recipe: DictConfig, registry: Registry | None = None) -> str:
