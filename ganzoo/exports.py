@@ -13,6 +13,7 @@ model card, laid out as a Hugging Face model repository; optionally TorchScript 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -53,31 +54,81 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
     if format not in FORMATS:
         raise GanzooError(f"--format: expected one of {', '.join(FORMATS)} (got {format!r})")
     check_weights(weights)
-    out = prepare_folder(Path(out))
+    out = Path(out)
+    check_target(out)
     G, checkpoint_state, _ = load_generator(run.checkpoint_target(checkpoint), run.registry,
                                             weights == "ema", "cpu")
+    check_same_run(run, checkpoint_state, checkpoint)
     role = checkpoint_state.get("primary", "generator")
     state = {"step": int(checkpoint_state["step"]), "role": role,
              "has_ema": (checkpoint_state.get("ema") or {}).get(role) is not None}
-    written = [save_weights(G, out / WEIGHTS), save_config(G, run, state, weights, out / CONFIG)]
-    OmegaConf.save(run.recipe, out / RECIPE, resolve=True)
-    written.append(out / RECIPE)
-    if format != "safetensors":
-        written.append(save_traced(G, format, out / FORMAT_FILES[format]))
-    written.append(write_card(run, G, state, weights, written, out / CARD))
-    return written
+    staging = make_staging(out)
+    try:
+        files = [save_weights(G, staging / WEIGHTS),
+                 save_config(G, run, state, weights, staging / CONFIG)]
+        OmegaConf.save(run.recipe, staging / RECIPE, resolve=True)
+        files.append(staging / RECIPE)
+        if format != "safetensors":
+            files.append(save_traced(G, format, staging / FORMAT_FILES[format]))
+        files.append(write_card(run, G, state, weights, files, staging / CARD))
+        publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out / f.name for f in files]
 
 
-def prepare_folder(out: Path) -> Path:
+def check_target(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GanzooError(f"--out {out}: exists and is not an empty folder; choose a new one "
                           "(an export never overwrites)")
+
+
+def make_staging(out: Path) -> Path:
+    """A new hidden folder beside ``out``, where the export is written before it is published
+    whole: two exports into one folder at once can then never mix their files."""
+    import tempfile
+
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     except OSError as exc:
         raise GanzooError(f"--out {out}: cannot create it ({exc.strerror or exc}); choose a "
                           "writable place") from None
-    return out
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Rename the finished export onto ``out`` (absent or an empty folder); refuse, in one
+    line, when another export filled ``out`` meanwhile."""
+    import os
+
+    os.chmod(staging, 0o755)  # mkdtemp makes it 0700; the export is for others to read
+    try:
+        os.rename(staging, out)  # atomic; replaces an empty folder, never a filled one
+    except OSError as exc:
+        raise GanzooError(f"--out {out}: another export filled it while this one was being "
+                          f"written ({exc.strerror or exc}); nothing of this one was left "
+                          "there: choose a new folder") from None
+
+
+#: the sections whose values decide what a checkpoint's networks are
+NETWORK_SECTIONS = ("game", "data", "conditional")
+
+
+def check_same_run(run: Any, state: dict[str, Any], checkpoint: str | Path | None) -> None:
+    """Refuse a checkpoint whose networks are not those of ``run``'s recipe: its weights would
+    be written under the run's name, recipe and card."""
+    from ganzoo.recipe import flatten, game_sections
+
+    if checkpoint is None:
+        return
+    ours = flatten(OmegaConf.to_container(run.recipe, resolve=True))
+    theirs = flatten(state.get("recipe") or {})
+    sections = (*NETWORK_SECTIONS, *game_sections(run.recipe.game.name, run.registry).roles)
+    for key in sorted(set(ours) | set(theirs)):
+        if key.split(".")[0] in sections and ours.get(key) != theirs.get(key):
+            raise GanzooError(f"--checkpoint {checkpoint}: not a checkpoint of this run ({key} "
+                              f"is {ours.get(key)!r} here, {theirs.get(key)!r} there); export "
+                              "it from its own run folder")
 
 
 def save_weights(G: Generator, path: Path) -> Path:

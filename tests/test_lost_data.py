@@ -284,3 +284,45 @@ def test_compare_takes_no_nan_for_the_best(run):
              "protocol": {"step": 20 + i}}))
     summary = summarize(Run(run))
     assert summary.best["alpha"] == 0.5 and summary.evaluation["alpha"] == 0.5
+
+
+# ---- exports: never a mix of two, never another run's weights --------------------------------
+
+def test_two_exports_into_one_folder_at_once_leave_one_whole(run, tmp_path, capsys,
+                                                             monkeypatch):
+    """The second export finishes while the first is still writing: the first is refused in
+    one line and leaves nothing of its own in the folder, which holds the second alone."""
+    import ganzoo.exports as exports
+
+    out = tmp_path / "model"
+    other = tmp_path / "other"
+    assert main(quickstart(other, "train.steps=10", "train.seed=7")) == 0
+    real_save = exports.save_weights
+
+    def save_then_race(G, path):  # another export into the same folder gets there first
+        monkeypatch.setattr(exports, "save_weights", real_save)
+        assert main(["export", str(other), "--out", str(out)]) == 0
+        return real_save(G, path)
+
+    monkeypatch.setattr(exports, "save_weights", save_then_race)
+    capsys.readouterr()
+    one_line_error(capsys, ["export", str(run), "--out", str(out)],
+                   f"--out {out}: another export filled it while this one was being written")
+    card = (out / "README.md").read_text()
+    assert f"# {other.name}" in card and f"# {run.name}" not in card
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".model")) == []
+
+
+def test_export_refuses_a_checkpoint_of_another_run(run, tmp_path, capsys):
+    other = tmp_path / "wider"
+    assert main(["run", str(RECIPES / "quickstart.yaml"), "train.device=cpu", "train.steps=10",
+                 "generator.hidden_dims=[32]", "discriminator.hidden_dims=[16]",
+                 f"train.run_dir={other}"]) == 0
+    foreign = other / "checkpoints" / "step_0000010.pt"
+    one_line_error(capsys, ["export", str(run), "--checkpoint", str(foreign), "--out",
+                            str(tmp_path / "mixed")],
+                   f"--checkpoint {foreign}: not a checkpoint of this run (generator.hidden_dims")
+    assert not (tmp_path / "mixed").exists()
+    best = next((run / "checkpoints").glob("step_*.pt"))  # its own: fine
+    assert main(["export", str(run), "--checkpoint", str(best), "--out",
+                 str(tmp_path / "own")]) == 0
