@@ -128,7 +128,7 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
     from ganzoo.evaluation import evaluate as evaluate_generator
     from ganzoo.evaluation import reference_dataset, save_result
     from ganzoo.interfaces import Generator
-    from ganzoo.recipe import compose, eval_options
+    from ganzoo.recipe import DEFAULT_GAME, compose, eval_options, game_sections
     from ganzoo.sampling import load_generator
 
     components = registry()
@@ -142,9 +142,10 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
         refuse_trained_overrides(overrides, role_kinds(None, components), "eval")
         G, state, checkpoint = target, None, None
         sampling = G.check_sampling_options({"truncation": truncation})
-        placeholder = {"generator": {"name": "-"}, "discriminator": {"name": "-"},
-                       "loss": {"name": "-"}, "data": data}
-        recipe = compose(placeholder, eval_overrides, where="evaluate")
+        roles = game_sections(DEFAULT_GAME, components).roles  # a recipe only to evaluate by
+        placeholder = {**{role: {"name": "-"} for role in roles}, "loss": {"name": "-"},
+                       "data": data}
+        recipe = compose(placeholder, eval_overrides, where="evaluate", registry=components)
         extra: dict[str, Any] = {}
     else:
         where = target.path if isinstance(target, Run) else Path(target)
@@ -154,7 +155,8 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
         sampling = G.check_sampling_options({"truncation": truncation}, generator_name(state))
         if data is not None:
             eval_overrides.append(f"data={json.dumps(data)}")  # JSON is YAML: one section
-        recipe = compose(state["recipe"], eval_overrides, where=str(checkpoint))
+        recipe = compose(state["recipe"], eval_overrides, where=str(checkpoint),
+                         registry=components)
         extra = {"checkpoint": str(checkpoint), "step": int(state["step"]),
                  "weights": "ema" if state.get("ema") is not None and weights == "ema"
                  else "generator"}

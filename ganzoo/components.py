@@ -37,6 +37,7 @@ from ganzoo.interfaces import (
 from ganzoo.kinds import KINDS, base_class
 from ganzoo.recipe import as_dict, component_options, field_names
 from ganzoo.registry import Registry
+from ganzoo.roles import optimizer_groups, roles_of_kind
 
 # (registry, key path) of the build under way, for build_nested
 _BUILDING: contextvars.ContextVar[tuple[Registry, str] | None] = contextvars.ContextVar(
@@ -96,13 +97,10 @@ class Components:
     @property
     def optimizers(self) -> dict[str, list[str]]:
         """Optimizer section -> the roles it updates, in the game's order."""
-        groups: dict[str, list[str]] = {}
-        for name, role in self.game.roles.items():
-            groups.setdefault(role.optimizer, []).append(name)
-        return groups
+        return optimizer_groups(self.game.roles)
 
     def roles_of_kind(self, kind: str) -> list[str]:
-        return [name for name, role in self.game.roles.items() if role.kind == kind]
+        return roles_of_kind(self.game.roles, kind)
 
 
 def build_one(registry: Registry, kind: str, config: DictConfig | dict[str, Any], path: str,

@@ -158,10 +158,14 @@ class GameSections:
 
     @property
     def optimizers(self) -> list[str]:
-        return list(dict.fromkeys(role.optimizer for role in self.roles.values()))
+        from ganzoo.roles import optimizer_groups
+
+        return list(optimizer_groups(self.roles))
 
     def of_kind(self, kind: str) -> list[str]:
-        return [name for name, role in self.roles.items() if role.kind == kind]
+        from ganzoo.roles import roles_of_kind
+
+        return roles_of_kind(self.roles, kind)
 
 
 def game_sections(name: str, registry: Registry) -> GameSections:

@@ -149,6 +149,7 @@ def check_roles(name: str, roles: Any) -> None:
 
 
 #: recipe sections that are not a game's: no role and no optimizer section may take these names
+#: (ganzoo.recipe.FIXED_SECTIONS, which imports this module; a test holds the two equal)
 RESERVED_SECTIONS = frozenset({"game", "loss", "data", "conditional", "augment", "regularizers",
                                "train", "eval"})
 

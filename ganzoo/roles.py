@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -30,3 +31,16 @@ class Role:
         """Every data field the role reads or makes."""
         made = (self.field,) if isinstance(self.field, str) else tuple(self.field)
         return made + ((self.input,) if self.input else ())
+
+
+def roles_of_kind(roles: Mapping[str, Role], kind: str) -> list[str]:
+    """The names of a game's roles of one kind ('generator', 'discriminator'), in order."""
+    return [name for name, role in roles.items() if role.kind == kind]
+
+
+def optimizer_groups(roles: Mapping[str, Role]) -> dict[str, list[str]]:
+    """Optimizer section -> the roles it updates, both in the game's order."""
+    groups: dict[str, list[str]] = {}
+    for name, role in roles.items():
+        groups.setdefault(role.optimizer, []).append(name)
+    return groups

@@ -44,9 +44,8 @@ def role_kinds(state: dict[str, Any] | None, components: Registry) -> dict[str, 
     """Role -> kind ('generator', 'discriminator') of a checkpoint's game."""
     from ganzoo.recipe import DEFAULT_GAME, game_sections
 
-    if state is None:
-        return {"generator": "generator", "discriminator": "discriminator"}
-    game = (state["recipe"].get("game") or {}).get("name") or DEFAULT_GAME
+    recipe = state["recipe"] if state is not None else {}
+    game = (recipe.get("game") or {}).get("name") or DEFAULT_GAME
     return {name: spec.kind for name, spec in game_sections(game, components).roles.items()}
 
 
@@ -109,7 +108,8 @@ class Run:
         """The resolved recipe the run was trained with (read once)."""
         from ganzoo.recipe import compose
 
-        return compose(OmegaConf.load(self.folder.recipe_path), where=str(self.folder.recipe_path))
+        return compose(OmegaConf.load(self.folder.recipe_path), where=str(self.folder.recipe_path),
+                       registry=self.registry)
 
     @property
     def metrics(self) -> list[dict[str, Any]]:

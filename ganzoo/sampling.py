@@ -39,8 +39,7 @@ def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
         raise GanzooError(f"'{path}' is not a ganzoo checkpoint (no recipe or roles).")
     recipe = compose(state["recipe"], where=str(path), registry=registry)
     role = role or state.get("primary", "generator")
-    generators = [r for r, spec in game_sections(recipe.game.name, registry).roles.items()
-                  if spec.kind == "generator"]
+    generators = game_sections(recipe.game.name, registry).of_kind("generator")
     if role not in generators:
         raise GanzooError(f"--role: {role!r} is not a generator of this run; its generators "
                           f"are {', '.join(generators)}")

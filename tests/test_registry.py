@@ -254,6 +254,13 @@ def test_the_table_of_kinds_drives_hookspecs_sections_and_base_classes():
         assert isinstance(base_class(kind), type)
 
 
+def test_the_sections_no_role_may_take_are_the_schemas_own():
+    from ganzoo.recipe import FIXED_SECTIONS
+    from ganzoo.registry import RESERVED_SECTIONS
+
+    assert set(FIXED_SECTIONS) == RESERVED_SECTIONS
+
+
 def test_every_section_the_table_names_is_built(fake_data):
     """The table, expanded for the recipe's game, names each section that build_components
     builds: the game, a network per role, the loss, the data, the augmentation, a schedule and

@@ -23,6 +23,7 @@ from ganzoo.interfaces import (
     Augmentation,
     Batch,
     DOutput,
+    Game,
     Loss,
     Role,
     Schedule,
@@ -228,7 +229,7 @@ class Arena:
 
     # ---- the loop's side -------------------------------------------------------------------
 
-    def play(self, game: Any, batches: Iterator[Batch], step: int) -> dict[str, Tensor]:
+    def play(self, game: Game, batches: Iterator[Batch], step: int) -> dict[str, Tensor]:
         """One step of ``game``: the learning rates for the step, the game's updates, then the
         augmentation's values; every statistic by name, on the device."""
         self.log = StepLog()
