@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ganzoo",
         description="A plugin-based zoo of Generative Adversarial Networks on PyTorch.",
-        epilog="Start with: ganzoo run recipes/quickstart.yaml",
+        epilog="Start with: ganzoo run quickstart",
     )
     parser.add_argument("--version", action="version", version=f"ganzoo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
@@ -70,10 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of: {', '.join(LIST_CHOICES)} (default: all components)")
     p.set_defaults(handler="ganzoo.commands.listing:list_components")
 
+    p = sub.add_parser("recipes", help="list the shipped recipes, or print one",
+                       description="List the recipes the plugins ship (run one by name: ganzoo "
+                                   "run quickstart), or print one to copy and edit: ganzoo "
+                                   "recipes show quickstart > mine.yaml")
+    p.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    p.add_argument("name", nargs="?", help="with show: the recipe to print")
+    p.set_defaults(handler="ganzoo.commands.recipes:list_recipes")
+
     p = sub.add_parser("run", help="train (and sample) as a recipe says",
                        description="Train a GAN as a YAML recipe says. Any key can be "
                                    "overridden: ganzoo run r.yaml train.steps=100 loss.name=mse")
-    p.add_argument("recipe", help="path of a recipe .yaml file")
+    p.add_argument("recipe", help="a recipe .yaml file, or a shipped recipe's name "
+                                  "(ganzoo recipes lists them)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="dotlist overrides, e.g. train.steps=100 data.root=../data")
     p.set_defaults(handler="ganzoo.commands.run:run")

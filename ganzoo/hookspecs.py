@@ -97,3 +97,10 @@ def ganzoo_register_feature_extractors(register: Register) -> None:
 def ganzoo_register_loggers(register: Register) -> None:
     """Register loggers, which receive a run's metrics, samples and evaluations (train.loggers):
     ``build(options)`` returns a Logger."""
+
+
+@hookspec
+def ganzoo_recipe_folders() -> list:
+    """Return the folders of recipe files (``*.yaml``) the plugin ships: ``ganzoo recipes``
+    lists them, and ``ganzoo run NAME`` finds ``NAME.yaml`` there when no file NAME exists. The
+    first line of a recipe's leading comment is its summary."""

@@ -11,6 +11,7 @@ import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -44,6 +45,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.schedules",
     "ganzoo_builtins.loggers",
     "ganzoo_builtins.metrics",
+    "ganzoo_builtins.recipes",
 )
 
 
@@ -100,11 +102,13 @@ def _load_one(
         if unknown:
             raise ValueError(f"implements unknown hook {unknown[0]!r}; see ganzoo.hookspecs")
         staged = _collect(pm, name, package)
+        folders = _recipe_folders(pm, name)
     except Exception as exc:
         pm.unregister(plugin)
         return PluginStatus(name, package, "broken", _describe(exc))
     for component in staged:
         registry.add(component)
+    registry.recipe_folders += [(name, folder) for folder in folders]
     return PluginStatus(name, package)
 
 
@@ -117,6 +121,21 @@ def _collect(pm: pluggy.PluginManager, name: str, package: str) -> list[Componen
                 register = Register(kind.name, name, package, staged)
                 impl.function(**({"register": register} if impl.argnames else {}))
     return staged
+
+
+def _recipe_folders(pm: pluggy.PluginManager, name: str) -> list[Path]:
+    """The existing folders the plugin's ``ganzoo_recipe_folders`` names."""
+    folders: list[Path] = []
+    for impl in pm.hook.ganzoo_recipe_folders.get_hookimpls():
+        if impl.plugin_name == name:
+            given = impl.function()
+            if isinstance(given, (str, Path)):
+                given = [given]
+            if not isinstance(given, (list, tuple)) or not all(
+                    isinstance(folder, (str, Path)) for folder in given):
+                raise ValueError("ganzoo_recipe_folders must return a list of folder paths")
+            folders += [Path(folder) for folder in given if Path(folder).is_dir()]
+    return folders
 
 
 def _entry_points() -> Iterable[Any]:

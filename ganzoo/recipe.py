@@ -197,20 +197,46 @@ def recipe_sections(game: GameSections) -> dict[str, str]:
     return sections
 
 
+def shipped_recipes(registry: Registry) -> dict[str, Path]:
+    """Every recipe the plugins ship, by name (its file name without ``.yaml``); the first
+    plugin to ship a name keeps it."""
+    found: dict[str, Path] = {}
+    for _, folder in registry.recipe_folders:
+        for path in sorted(folder.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def find_recipe(name_or_path: str | Path, registry: Registry | None = None) -> Path:
+    """The recipe file a command was given: an existing path wins; otherwise a shipped recipe
+    of that name (``quickstart``, ``quickstart.yaml`` or ``recipes/quickstart.yaml``)."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    if registry is None:
+        from ganzoo.plugins import load_registry
+
+        registry = load_registry()
+    shipped = shipped_recipes(registry)
+    name = path.name.removesuffix(".yaml")
+    if path.parent in (Path("."), Path("recipes")) and name in shipped:
+        return shipped[name]
+    close = difflib.get_close_matches(name, shipped, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise GanzooError(f"Recipe not found: '{path}' is no file and no shipped recipe's name; "
+                      f"{hint}'ganzoo recipes' lists the shipped ones (run one by name: "
+                      "ganzoo run quickstart)")
+
+
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
                 registry: Registry | None = None, notes: list[str] | None = None) -> DictConfig:
     """Read a recipe file, apply ``key=value`` (and ``~key``) overrides and check it against the
     schema. With a registry, an override that swaps a component (``data.name=...``) drops the
     file's options the new one does not take; each such drop is added to ``notes``."""
-    path = Path(path)
+    path = find_recipe(path, registry)
     if path.is_dir():
         raise GanzooError(f"'{path}' is a folder, not a recipe file. Pass the path of a .yaml "
-                          "recipe, for example recipes/quickstart.yaml.")
-    if not path.is_file():
-        raise GanzooError(
-            f"Recipe file not found: '{path}'. Pass the path of a .yaml recipe, "
-            "for example recipes/quickstart.yaml."
-        )
+                          "recipe or a shipped recipe's name, for example quickstart.")
     try:
         from_file = OmegaConf.load(path)
     except Exception as exc:  # yaml's parser errors carry the line and column

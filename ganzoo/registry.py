@@ -8,6 +8,7 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import GanzooError
@@ -187,6 +188,8 @@ class Registry:
     conflicts: dict[tuple[str, str], list[Component]] = field(default_factory=dict)
     # Plugin or package names in GANZOO_DISABLE_PLUGINS that match nothing.
     unknown_disabled: list[str] = field(default_factory=list)
+    # (plugin, folder) for each folder of recipes a plugin ships, in loading order.
+    recipe_folders: list[tuple[str, Path]] = field(default_factory=list)
 
     def add(self, component: Component) -> None:
         """Add a component; a second one of the same kind and name is recorded as a conflict,
