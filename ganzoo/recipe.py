@@ -56,8 +56,17 @@ class TrainOptions:
     loggers: list[Any] = field(default_factory=list)
     tensorboard: bool = False  # older spelling of loggers: [tensorboard]
     run_dir: str | None = None  # default: runs/<recipe>-<timestamp>
+    # fine-tuning: a new run's networks (and EMA) start from another run's weights: a run
+    # folder (its newest good checkpoint), a checkpoint file, or an export (G alone)
+    init_from: str | None = None
+    # FreezeD (Mo et al., 2020): D's first N layers with weights keep their weights
+    freeze_d: int = 0
 
     def __post_init__(self) -> None:
+        if self.freeze_d < 0:
+            raise ValueError(f"freeze_d: must be 0 (off) or positive (got {self.freeze_d})")
+        if self.init_from is not None and not str(self.init_from).strip():
+            raise ValueError("init_from: must name a run folder, checkpoint or export (got '')")
         for name in ("steps", "batch_size", "n_critic", "log_every",
                      "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints"):
             positive(name, getattr(self, name))

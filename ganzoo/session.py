@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ganzoo.components import build_components
-from ganzoo.engine import distributed
+from ganzoo.engine import distributed, finetune
 from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.runtime import stop_on_signals
 from ganzoo.engine.trainer import Trainer, TrainResult
@@ -63,10 +63,12 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
     run = None
     try:
         components = build_components(recipe, registry)
+        start = finetune.prepare(components, options.init_from, options.freeze_d,
+                                 resuming=resume_dir is not None)
         evaluator, every = make_evaluator(recipe, registry)
         run = open_run_folder(recipe, name, options.run_dir, resume_dir, dist)
         trainer = Trainer(components, options, run, recipe, dist, evaluator, every,
-                          best=recipe.eval.best)
+                          best=recipe.eval.best, start=start)
         say = console.print if dist.is_main else (lambda *a, **k: None)
         from rich.markup import escape  # paths and messages may hold [brackets]
         if resume_dir is not None:

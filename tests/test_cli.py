@@ -72,7 +72,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys, in_tmp, args, message):
 
 def test_missing_recipe_and_missing_data_folder(capsys, in_tmp):
     code, _, err = run_cli(capsys, "run", "nope.yaml")
-    assert code == 2 and "Recipe file not found: 'nope.yaml'" in err
+    assert code == 2 and "Recipe not found: 'nope.yaml' is no file" in err
     code, _, err = run_cli(capsys, "run", str(RECIPES / "mlp_mnist.yaml"), "data.root=nowhere")
     assert code == 2 and "data.root: folder 'nowhere' does not exist" in err
     assert len(err.strip().splitlines()) == 1

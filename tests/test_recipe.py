@@ -114,7 +114,7 @@ def test_component_options_are_checked_against_the_component(override, message):
 
 
 def test_missing_file_and_bad_yaml(tmp_path):
-    with pytest.raises(GanzooError, match="Recipe file not found: '.*nope.yaml'"):
+    with pytest.raises(GanzooError, match="Recipe not found: '.*nope.yaml' is no file"):
         load_recipe(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("generator: [unclosed\n")

@@ -98,7 +98,8 @@ def restore_rngs(state: dict[str, Any], latent_rng: torch.Generator, rank: int,
 
 
 def load_weights(module: torch.nn.Module, weights: dict[str, Any], what: str,
-                 where: str | Path) -> None:
+                 where: str | Path,
+                 hint: str = "was the recipe changed since the run started?") -> None:
     """Load a checkpoint's weights into ``module``, or say in one line which tensor does not
     fit, and the likely cause."""
     own = module.state_dict()
@@ -111,7 +112,7 @@ def load_weights(module: torch.nn.Module, weights: dict[str, Any], what: str,
                                for name in weights if name not in own), None)
     if problem is not None:
         raise GanzooError(f"'{where}': the checkpoint's {what} does not fit the recipe's "
-                          f"({problem}); was the recipe changed since the run started?")
+                          f"({problem}); {hint}")
     module.load_state_dict(weights)
 
 

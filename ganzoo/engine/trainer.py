@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from ganzoo.components import Components
-from ganzoo.engine import checkpoint
+from ganzoo.engine import checkpoint, finetune
 from ganzoo.engine.arena import Arena, MetricMeter, OptimizerGroup
 from ganzoo.engine.checkpoint import CheckpointStore, check_finite, check_finite_parameters
 from ganzoo.engine.distributed import Dist, all_gather, any_rank, parameters_agree
@@ -51,7 +51,7 @@ class Trainer:
     def __init__(self, components: Components, options: TrainOptions, run: RunFolder,
                  recipe: DictConfig | None = None, dist: Dist | None = None,
                  evaluator: Callable[[Generator, int], dict] | None = None, eval_every: int = 0,
-                 best: str = "auto"):
+                 best: str = "auto", start: finetune.StartingWeights | None = None):
         self.c, self.options, self.run = components, options, run
         self.evaluator, self.eval_every, self.best = evaluator, eval_every, best
         self.best_score: float | None = None
@@ -65,8 +65,13 @@ class Trainer:
         seed_everything(self.seed)
 
         self.networks = {role: self.runtime.place(net) for role, net in components.networks.items()}
+        # fine-tuning: the networks hold their starting weights already, and D's frozen layers
+        # are marked (finetune.prepare, before the optimizers and DDP see the parameters)
+        self.notes += start.notes if start is not None else []
         self.emas = {role: EMA(self.networks[role], options.ema_decay)
                      for role in components.roles_of_kind("generator") if options.ema_decay > 0}
+        if start is not None:
+            finetune.start_emas(self.emas, start)
         self.optimizers = {key: components.make_optimizer(
             key, [p for role in roles for p in self.networks[role].parameters()],
             self.runtime.fused_adam) for key, roles in components.optimizers.items()}
