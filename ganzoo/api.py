@@ -112,7 +112,8 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
              n: int | None = None, metrics: Sequence[str] | None = None,
              ref: str | None = None, extractor_path: str | None = None,
              weights: str = "ema", overrides: Sequence[str] = (), device: str = "auto",
-             save: bool = True, truncation: float | None = None) -> dict[str, Any]:
+             save: bool = True, truncation: float | None = None,
+             progress: bool = True) -> dict[str, Any]:
     """Evaluate a run (its newest good checkpoint), a checkpoint file, or a Generator
     (then ``data`` names the reference dataset: {'name': 'mnist', 'root': ...}).
 
@@ -121,13 +122,16 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
     the checkpoint as ``*.eval.json`` (unless ``save`` is false). ``overrides`` may change
     ``eval.*`` and ``data.*``, not the trained networks; ``truncation`` is a sampling option
     of G (``Generator.sampling_options``), recorded in the protocol. ``metrics`` entries are
-    names or mappings {'name': 'pr', 'k': 5}.
+    names or mappings {'name': 'pr', 'k': 5}. ``progress``: show the sampling and feature
+    extraction (a bar in a terminal or Jupyter, timestamped lines elsewhere).
     """
     import json
 
+    from ganzoo.console import console
     from ganzoo.evaluation import evaluate as evaluate_generator
     from ganzoo.evaluation import reference_dataset, save_result
     from ganzoo.interfaces import Generator
+    from ganzoo.progress import Tracker
     from ganzoo.recipe import DEFAULT_GAME, compose, eval_options, game_sections
     from ganzoo.sampling import load_generator
 
@@ -162,9 +166,11 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
                  else "generator"}
     options = eval_options(recipe)
     reference, note, reference_options = reference_dataset(recipe, components, options.ref)
-    result = evaluate_generator(G, reference, options, components, dataset_name=recipe.data.name,
-                                split_note=note, reference_options=reference_options,
-                                extra=extra, sampling=sampling)
+    with Tracker(console if progress else None) as tracker:
+        result = evaluate_generator(G, reference, options, components,
+                                    dataset_name=recipe.data.name, split_note=note,
+                                    reference_options=reference_options, extra=extra,
+                                    sampling=sampling, progress=tracker)
     if save and checkpoint is not None:
         result["saved"] = str(save_result(result, checkpoint.with_suffix(".eval.json")))
     return result

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import json
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from ganzoo.interfaces import (
     Metric,
     is_image_shape,
 )
+from ganzoo.progress import Tracker
 from ganzoo.recipe import EvalOptions, as_dict, field_names
 from ganzoo.registry import Registry
 from ganzoo.sampling import generate, to_uint8
@@ -69,13 +70,20 @@ def to_uint8_rgb(images: Tensor) -> Tensor:
 
 
 class _ReferenceImages(torch.utils.data.Dataset):
-    def __init__(self, images: Tensor):
-        self.images = images
+    """The reference images as torch-fidelity reads them (in this process: save_cpu_ram), each
+    read counted by ``on_read``, which is first called when the first is read (a cached
+    reference is never read)."""
+
+    def __init__(self, images: Tensor, on_read: Callable[[], Callable[[int], None]] | None = None):
+        self.images, self.on_read, self.advance = images, on_read, None
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> Tensor:
+        if self.on_read is not None:
+            self.advance = self.advance or self.on_read()
+            self.advance(1)
         return self.images[i]
 
 
@@ -96,9 +104,11 @@ def balanced_labels(n: int, num_classes: int | None) -> Tensor | None:
     return torch.arange(n) % num_classes if num_classes else None
 
 
-def generator_input(G: Generator, labels: Tensor | None = None):
+def generator_input(G: Generator, labels: Tensor | None = None,
+                    on_batch: Callable[[int], None] | None = None):
     """G as a torch-fidelity generative model: z ~ N(0, I) in (mapped to G's prior), uint8
-    RGB images out. A conditional G takes the given labels in order, batch after batch."""
+    RGB images out. A conditional G takes the given labels in order, batch after batch;
+    ``on_batch`` is told each batch's size."""
     from torch_fidelity import GenerativeModelBase
 
     class FromGanzoo(GenerativeModelBase):
@@ -125,6 +135,8 @@ def generator_input(G: Generator, labels: Tensor | None = None):
             if labels is not None:
                 y = labels[self.used:self.used + len(z)].to(device)
                 self.used += len(z)
+            if on_batch is not None:
+                on_batch(len(z))
             return to_uint8_rgb(self.G(self.G.prior_from_normal(z.to(device)), y))
 
     return FromGanzoo()
@@ -173,8 +185,10 @@ class Evaluation(EvalContext):
     def __init__(self, G: Generator, reference: Dataset, options: EvalOptions,
                  registry: Registry, *, fidelity_keys: set[str], notes: list[str],
                  protocol: dict[str, Any], reference_options: dict[str, Any] | None = None,
-                 fidelity_requests: Sequence[tuple[str, Mapping[str, Any]]] = ()):
+                 fidelity_requests: Sequence[tuple[str, Mapping[str, Any]]] = (),
+                 progress: Tracker | None = None):
         self.G, self.reference, self.options, self.registry = G, reference, options, registry
+        self.progress = progress or Tracker(None)
         self.reference_options = reference_options or {}
         self.fidelity_keys, self.notes, self.protocol = fidelity_keys, notes, protocol
         self.fidelity_requests = [(k, dict(o)) for k, o in fidelity_requests]
@@ -189,7 +203,10 @@ class Evaluation(EvalContext):
 
     def samples(self, n: int, seed_offset: int = 1) -> Tensor:
         """n samples of G on the CPU (class-balanced when conditional), from eval.seed."""
-        return generate(self.G, n, self.options.seed + seed_offset, labels=self.labels(n))
+        advance = self.progress.task("eval: sampled", n)
+        samples = generate(self.G, n, self.options.seed + seed_offset, labels=self.labels(n))
+        advance(n)
+        return samples
 
     def fidelity(self, key: str, **options: Any) -> dict[str, Any]:
         """Our values of one torch-fidelity metric ('fid', 'kid', 'pr' or 'is'); ``options``
@@ -283,9 +300,12 @@ class Evaluation(EvalContext):
                               "images); lower k or raise --n")
         device = next(G.parameters()).device
         call = dict(
-            input1=generator_input(G, self.labels(options.n)),
+            input1=generator_input(G, self.labels(options.n), self.progress.task(
+                f"eval: samples through {extractor.fidelity_name}", options.n)),
             input1_model_num_samples=options.n,
-            input2=_ReferenceImages(real), input2_cache_name=f"ganzoo-ref-{dataset_name}-{key}",
+            input2=_ReferenceImages(real, lambda: self.progress.task(
+                f"eval: reference images through {extractor.fidelity_name}", len(real))),
+            input2_cache_name=f"ganzoo-ref-{dataset_name}-{key}",
             cache=True, cache_root=str(cache_dir() / "fidelity"),
             fid="fid" in want, kid="kid" in want, prc="pr" in want, isc=isc,
             kid_subset_size=kid_subset, feature_extractor=extractor.fidelity_name,
@@ -375,10 +395,11 @@ def has_modes(dataset: Dataset) -> bool:
 def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: Registry, *,
              dataset_name: str, split_note: str = "", extra: dict | None = None,
              reference_options: dict[str, Any] | None = None,
-             sampling: Mapping[str, Any] | None = None) -> dict:
+             sampling: Mapping[str, Any] | None = None, progress: Tracker | None = None) -> dict:
     """Every metric of eval.metrics (plus mode coverage where the data has modes), with the
     protocol that produced them. ``sampling``: G's sampling options ({'truncation': 1.0}),
-    in force for every sample and recorded in the protocol."""
+    in force for every sample and recorded in the protocol; ``progress`` shows the sampling
+    and feature extraction."""
     entries = list(options.metrics)
     metrics = build_metrics(entries, registry)
     if has_modes(reference) and "modes" not in [m.name for m in metrics]:
@@ -400,7 +421,8 @@ def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: R
     ctx = Evaluation(G, reference, options, registry, notes=notes, protocol=protocol,
                       fidelity_keys={key for key, _ in requests},
                       fidelity_requests=[(key, o) for key, o in requests if o],
-                      reference_options=reference_options or {"name": dataset_name})
+                      reference_options=reference_options or {"name": dataset_name},
+                      progress=progress)
     values: dict[str, Any] = {}
     directions: dict[str, str] = {}
     with G.sampling(**values_in_force) if values_in_force else contextlib.nullcontext():

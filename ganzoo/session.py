@@ -22,6 +22,7 @@ from ganzoo.engine.runs import RunFolder
 from ganzoo.engine.runtime import stop_on_signals
 from ganzoo.engine.trainer import Trainer, TrainResult
 from ganzoo.errors import GanzooError
+from ganzoo.progress import wants_bar
 from ganzoo.recipe import DEFAULT_GAME, flatten, train_options
 from ganzoo.registry import Registry
 
@@ -182,7 +183,7 @@ def train_with_progress(trainer: Trainer, total: int, console: Console | None) -
     lines otherwise (a bar redrawn into a file shows nothing until the run ends)."""
     if console is None:
         return trainer.fit()
-    if not console.is_terminal:
+    if not wants_bar(console):  # a file, a scheduler's log, a notebook without ipywidgets
         return trainer.fit(on_log=PlainProgress(console, total, trainer.step_done))
     progress = Progress(
         TextColumn("[bold]train"), BarColumn(bar_width=12), MofNCompleteColumn(),

@@ -253,7 +253,8 @@ def test_eval_on_a_quickstart_run(tmp_path, capsys):
     assert saved["protocol"]["ganzoo"] and saved["protocol"]["step"] == 30
 
 
-def test_eval_with_the_tiny_extractor_protocol_and_kid_note(tmp_path, fake_data, monkeypatch):
+def test_eval_with_the_tiny_extractor_protocol_and_kid_note(tmp_path, fake_data, monkeypatch,
+                                                            capsys):
     from ganzoo import plugins
 
     registry = load_registry(extra_plugins={"tiny": TinyPlugin()})
@@ -263,8 +264,12 @@ def test_eval_with_the_tiny_extractor_protocol_and_kid_note(tmp_path, fake_data,
                  "data.verify=false", "generator.ngf=4", "discriminator.ndf=4",
                  "train.steps=4", "train.batch_size=8", "train.device=cpu",
                  f"train.run_dir={run}"]) == 0
+    capsys.readouterr()
     assert main(["eval", str(run), "--n", "40", "--extractor", "tiny",
                  "--metrics", "fid,kid,pr,is"]) == 0
+    out = capsys.readouterr().out  # not a terminal: progress as timestamped lines
+    for what in ("samples", "reference images"):
+        assert f" eval: {what} through {TinyFeatures.fidelity_name} 40/40 (100%), " in out, out
     saved = json.loads((run / "checkpoints" / "step_0000004.eval.json").read_text())
     metrics, protocol = saved["metrics"], saved["protocol"]
     assert {"fid", "kid_mean", "kid_std", "precision", "recall"} <= set(metrics)

@@ -49,3 +49,34 @@ def test_a_run_whose_output_is_not_a_terminal_prints_progress_lines(tmp_path, ca
     out = capsys.readouterr().out
     assert " step 50/100 (50%), " in out and " step 100/100 (100%), " in out
     assert "about" in out and "s left: D " in out
+
+
+def test_counted_work_shows_plain_lines_every_few_seconds_and_at_the_end(monkeypatch):
+    from ganzoo import progress
+
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(progress.time, "strftime", Clock.strftime)
+    out = io.StringIO()
+    with progress.Tracker(Console(file=out, width=200), every=20) as tracker:
+        advance = tracker.task("eval: sampled", total=1000)
+        for at in (1.0, 10.0, 22.0, 30.0, 35.0):
+            clock.now = at
+            advance(200)
+    lines = out.getvalue().splitlines()
+    assert [line.split()[3] for line in lines] == ["200/1,000", "600/1,000", "1,000/1,000"]
+    assert lines[1] == "12:00:00 eval: sampled 600/1,000 (60%), 22 s elapsed, about 15 s left"
+
+
+def test_a_bar_in_a_terminal_and_in_jupyter_only_with_ipywidgets(monkeypatch):
+    import importlib.util
+
+    from ganzoo.progress import wants_bar
+
+    assert wants_bar(Console(file=io.StringIO(), force_terminal=True))
+    assert not wants_bar(Console(file=io.StringIO()))
+    notebook = Console(file=io.StringIO(), force_jupyter=True)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert not wants_bar(notebook)  # no widgets: plain lines, never an empty cell
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    assert wants_bar(notebook)
