@@ -267,7 +267,11 @@ def format_number(value: Any) -> str:
 
 
 def summary_table(result: TrainResult, run: RunFolder, dist: distributed.Dist) -> Table:
-    table = Table(title=f"done: {result.steps} steps in {result.seconds:.1f} s",
+    done = result.steps - result.started_at
+    title = f"done: {done:,} steps in {result.seconds:.1f} s" + (
+        f" (resumed at step {result.started_at:,}; the run is at step {result.steps:,})"
+        if result.started_at else "")
+    table = Table(title=title,
                   title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ganzoo import cli, plugins
+from ganzoo.cli import main
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -102,3 +103,25 @@ def test_overrides_may_follow_options(capsys, in_tmp):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["list", "--bogus"])
     assert exit_.value.code == 2
+
+
+def test_after_a_resume_done_counts_this_sessions_steps(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["run", "quickstart", "train.steps=20", f"train.run_dir={run}"]) == 0
+    capsys.readouterr()
+    assert main(["resume", str(run), "train.steps=50"]) == 0
+    out = capsys.readouterr().out
+    assert "done: 30 steps in " in out and "(resumed at step 20; the run is at step 50)" in out
+
+
+def test_compare_shows_recipe_values_as_text_not_markup(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    runs = []
+    for name, loggers in (("a", "[]"), ("b", "[kit_recorder]")):
+        runs.append(str(tmp_path / name))
+        assert main(["run", "quickstart", "train.steps=10", f"train.loggers={loggers}",
+                     f"train.run_dir={runs[-1]}"]) == 0
+    capsys.readouterr()
+    assert main(["compare", *runs]) == 0
+    out = capsys.readouterr().out
+    assert "['kit_recorder']" in out or "[kit_recorder]" in out, out

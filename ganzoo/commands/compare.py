@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ganzoo.commands.common import console
+from ganzoo.commands.common import console, escape
 from ganzoo.commands.report import open_runs
 
 
@@ -19,9 +19,10 @@ def compare(args: argparse.Namespace) -> int:
     table = Table(title="runs", title_justify="left")
     table.add_column("")
     for s in summaries:
-        table.add_column(s.name, justify="right")
+        table.add_column(escape(s.name), justify="right")
+    # recipe values and run names are text, never markup: '[tensorboard]' must show as it is
     for label, values in summary_rows(summaries):
-        table.add_row(label, *values)
+        table.add_row(escape(label), *map(escape, values))
     print_wide(table)
     if len(runs) > 1:
         differing = differing_keys(runs)
@@ -31,8 +32,8 @@ def compare(args: argparse.Namespace) -> int:
         diff = Table(title="how the recipes differ", title_justify="left")
         diff.add_column("key")
         for s in summaries:
-            diff.add_column(s.name, justify="right")
+            diff.add_column(escape(s.name), justify="right")
         for key, values in differing.items():
-            diff.add_row(key, *map(format_value, values))
+            diff.add_row(escape(key), *(escape(format_value(v)) for v in values))
         print_wide(diff)
     return 0

@@ -42,6 +42,7 @@ class TrainResult:
     ranks_agree: bool = True
     stopped_by: int | None = None  # the signal that stopped the run early, if one did
     run_dir: str = ""  # the run folder
+    started_at: int = 0  # the step this session began from (0 for a new run)
 
 
 class Trainer:
@@ -132,7 +133,7 @@ class Trainer:
                                          start=self.arena.batches_drawn)
         meter, record = MetricMeter(), {}
         start = last_time = time.perf_counter()
-        last_step = self.step_done
+        last_step = last_step_at_start = self.step_done
         for step in range(self.step_done + 1, o.steps + 1):
             meter.add(self.step(batches))
             self.step_done = step
@@ -170,7 +171,7 @@ class Trainer:
                            last=record, checkpoint=str(self.checkpoints.path(self.step_done)),
                            samples=str(self.run.sample_path(self.step_done)), ranks_agree=agree,
                            stopped_by=self.stop_signal if self.step_done < o.steps else None,
-                           run_dir=str(self.run.path))
+                           run_dir=str(self.run.path), started_at=last_step_at_start)
 
     def stop_requested(self, step: int) -> bool:
         """Whether a stop signal arrived. Under torchrun the ranks agree on it at log steps,
