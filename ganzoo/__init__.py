@@ -16,7 +16,8 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 
 #: the Python API, imported from its module when first used
 API = {"Run": "ganzoo.api", "build": "ganzoo.api", "evaluate": "ganzoo.api",
-       "load_run": "ganzoo.api", "train": "ganzoo.api", "sample": "ganzoo.api",
+       "load_run": "ganzoo.api", "train": "ganzoo.api", "resume": "ganzoo.api",
+       "sample": "ganzoo.api",
        "to_pil": "ganzoo.api", "to_pil_images": "ganzoo.api",
        "export": "ganzoo.exports", "load_exported": "ganzoo.exports",
        "write_report": "ganzoo.report"}

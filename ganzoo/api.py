@@ -79,6 +79,23 @@ def train(recipe: str | Path | dict[str, Any] | DictConfig, overrides: Sequence[
     return Run(result.run_dir)
 
 
+def resume(run: Run | str | Path, overrides: Sequence[str] = (), quiet: bool = False) -> Run:
+    """Continue a stopped run (a Run or its folder) exactly where it was, as ``ganzoo resume``;
+    ``overrides`` may raise train.steps to train on. Progress shows unless ``quiet``."""
+    from rich.console import Console
+
+    from ganzoo.console import console
+    from ganzoo.session import resume_run
+
+    folder = run.path if isinstance(run, Run) else Path(run)
+    result = resume_run(folder, list(overrides), registry(),
+                        Console(quiet=True) if quiet else console)
+    if result is None:
+        raise GanzooError(f"nothing was trained: '{folder}' is already at train.steps; "
+                          "raise it, e.g. overrides=['train.steps=20000']")
+    return Run(result.run_dir)
+
+
 def build(kind: str, name: str, **options: Any) -> Any:
     """A registered component, its options checked as in a recipe. Networks also take
     ``image_shape`` (e.g. (3, 32, 32) or (2,)) and ``num_classes`` (None: unconditional), a
@@ -190,14 +207,21 @@ def to_pil_images(samples: Tensor) -> list[Image]:
     return [PILImage.fromarray(p[..., 0] if p.shape[-1] == 1 else p) for p in pixels]
 
 
-def to_pil(samples: Tensor, nrow: int | None = None) -> Image:
+def to_pil(samples: Tensor, nrow: int | None = None, scale: int = 1) -> Image:
     """Images in [-1, 1] of shape (N, C, H, W) as one PIL image: a grid, ``nrow`` images
-    wide (default: about square)."""
+    wide (default: about square), each pixel drawn ``scale`` x ``scale`` (32-px samples are
+    easier to see at scale=4)."""
     import math
 
+    from PIL import Image as PILImage
     from torchvision.utils import make_grid
 
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
+        raise GanzooError(f"to_pil: scale must be a whole number of 1 or more (got {scale!r})")
     to_pil_images(samples[:1])  # the same check as for single images
     nrow = nrow or max(1, int(math.sqrt(samples.shape[0])))
     grid = make_grid(samples.float().cpu(), nrow=nrow, padding=2, pad_value=-1)
-    return to_pil_images(grid.unsqueeze(0))[0]
+    image = to_pil_images(grid.unsqueeze(0))[0]
+    if scale == 1:
+        return image
+    return image.resize((image.width * scale, image.height * scale), PILImage.Resampling.NEAREST)

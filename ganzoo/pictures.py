@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from torch import Tensor
 
@@ -18,13 +19,23 @@ def save_image_grid(images: Tensor, path: str | Path, nrow: int | None = None) -
     return Path(path)
 
 
-def save_point_cloud(real: Tensor, fake: Tensor, path: str | Path, title: str = "") -> Path:
-    """Scatter real and generated 2-D points on one picture."""
+def pyplot() -> Any:
+    """matplotlib.pyplot, drawing off-screen (Agg), except under IPython, where a notebook's
+    inline backend stays in force so that figures show."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "IPython" not in sys.modules:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_point_cloud(real: Tensor, fake: Tensor, path: str | Path, title: str = "") -> Path:
+    """Scatter real and generated 2-D points on one picture."""
+    plt = pyplot()
     real, fake = real.detach().float().cpu().numpy(), fake.detach().float().cpu().numpy()
     fig, ax = plt.subplots(figsize=(5, 5.4), dpi=100)
     ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.35, c="tab:blue", label="real")

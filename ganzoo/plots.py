@@ -120,12 +120,25 @@ STANDARD = {"step", "d_loss", "g_loss", "d_real", "d_fake", "score_real", "score
 
 
 def curves(metrics: list[dict[str, Any]], folder: Path) -> list[Path]:
-    """losses.png (both losses), discriminator.png (mean D(x) and D(G(z)), or a critic's raw
-    mean scores) and, where a run logged more, extras.png (one panel per value)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """losses.png, discriminator.png and, where a run logged more, extras.png (see
+    ``curve_figures``), written into ``folder``."""
     import matplotlib.pyplot as plt
+
+    written = []
+    for name, fig in curve_figures(metrics).items():
+        fig.savefig(folder / name)
+        plt.close(fig)
+        written.append(folder / name)
+    return written
+
+
+def curve_figures(metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Matplotlib figures by file name: losses.png (both losses), discriminator.png (mean D(x)
+    and D(G(z)), or a critic's raw mean scores) and, where a run logged more, extras.png (one
+    panel per value). Drawn off-screen (Agg), except under IPython."""
+    from ganzoo.pictures import pyplot
+
+    plt = pyplot()
 
     probabilities = any("d_real" in r for r in metrics)
     charts = [("losses.png", (("d_loss", "D loss"), ("g_loss", "G loss")), "losses"),
@@ -133,7 +146,7 @@ def curves(metrics: list[dict[str, Any]], folder: Path) -> list[Path]:
                (("d_real", "D(x), real"), ("d_fake", "D(G(z)), generated")) if probabilities
                else (("score_real", "D(x), real"), ("score_fake", "D(G(z)), generated")),
                "mean discriminator output" if probabilities else "mean critic score")]
-    written = []
+    figures = {}
     for name, series, title in charts:
         fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
         for key, label in series:
@@ -141,8 +154,8 @@ def curves(metrics: list[dict[str, Any]], folder: Path) -> list[Path]:
         if name == "discriminator.png" and probabilities:
             ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")
             ax.set_ylim(0, 1)
-        finish(fig, ax, title, folder / name)
-        written.append(folder / name)
+        finish(fig, ax, title)
+        figures[name] = fig
     extras = sorted({key for r in metrics for key in r} - STANDARD)
     if extras:
         fig, axes = plt.subplots(len(extras), 1, figsize=(7, 2.2 * len(extras) + 0.6), dpi=100,
@@ -153,10 +166,8 @@ def curves(metrics: list[dict[str, Any]], folder: Path) -> list[Path]:
             ax.grid(alpha=0.3)
         axes[-1, 0].set_xlabel("step")
         fig.tight_layout()
-        fig.savefig(folder / "extras.png")
-        plt.close(fig)
-        written.append(folder / "extras.png")
-    return written
+        figures["extras.png"] = fig
+    return figures
 
 
 def points(metrics: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
@@ -165,13 +176,9 @@ def points(metrics: list[dict[str, Any]], key: str) -> tuple[list[int], list[flo
     return [r["step"] for r in kept], [r[key] for r in kept]
 
 
-def finish(fig: Any, ax: Any, title: str, path: Path) -> None:
+def finish(fig: Any, ax: Any, title: str) -> None:
     ax.set_xlabel("step")
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)

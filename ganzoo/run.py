@@ -89,6 +89,24 @@ class Run:
     def __repr__(self) -> str:
         return f"Run('{self.path}', steps={self.steps})"
 
+    def plot(self) -> dict[str, Any]:
+        """The run's curves as matplotlib figures by name ('losses.png', 'discriminator.png',
+        and 'extras.png' where it logged more: penalties, augmentation p, k_t ...), as
+        ``ganzoo plot`` draws them; in a notebook, ``run.plot()['losses.png']`` shows one."""
+        from ganzoo.plots import curve_figures
+
+        metrics = self.metrics
+        if not metrics:
+            raise GanzooError(f"'{self.path}' has logged nothing yet (metrics.jsonl is empty)")
+        return curve_figures(metrics)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a run as a card: what it trains, its steps, newest values and
+        evaluations, and its newest sample picture."""
+        from ganzoo.notebook import run_html
+
+        return run_html(self)
+
     @functools.cached_property
     def registry(self) -> Registry:
         from ganzoo.plugins import load_registry_with_warnings

@@ -125,6 +125,22 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
         distributed.teardown(dist)
 
 
+def resume_run(run_dir: str | Path, overrides: list[str] | tuple[str, ...], registry: Registry,
+               console: Console) -> TrainResult | None:
+    """Continue the run in ``run_dir`` from its newest good checkpoint (``ganzoo resume``);
+    ``overrides`` may change what does not alter the trained networks (train.steps)."""
+    from ganzoo.recipe import load_recipe
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "recipe.yaml").is_file():
+        raise GanzooError(f"'{run_dir}' is not a ganzoo run folder (no recipe.yaml in it).")
+    recipe = load_recipe(run_dir / "recipe.yaml", [*overrides, f"train.run_dir={run_dir}"],
+                         registry)
+    train_options(recipe)
+    check_resume_changes(load_recipe(run_dir / "recipe.yaml", registry=registry), recipe, registry)
+    return run_recipe(recipe, registry, name=run_dir.name, console=console, resume_dir=run_dir)
+
+
 def open_run_folder(recipe: DictConfig, name: str, run_dir: str | None,
                     resume_dir: str | Path | None, dist: distributed.Dist) -> RunFolder:
     """Rank 0 creates (or, to resume, opens) the run folder and locks it; the other ranks get

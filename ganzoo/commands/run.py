@@ -9,10 +9,9 @@ from pathlib import Path
 from ganzoo.console import console as default_console
 from ganzoo.console import note
 from ganzoo.engine.trainer import TrainResult
-from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_registry_with_warnings
 from ganzoo.recipe import load_recipe, train_options
-from ganzoo.session import check_resume_changes, run_recipe
+from ganzoo.session import resume_run, run_recipe
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,17 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resume(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "recipe.yaml").is_file():
-        raise GanzooError(f"'{run_dir}' is not a ganzoo run folder (no recipe.yaml in it).")
-    registry = load_registry_with_warnings()
-    recipe = load_recipe(run_dir / "recipe.yaml", [*args.overrides, f"train.run_dir={run_dir}"],
-                         registry)
-    train_options(recipe)
-    check_resume_changes(load_recipe(run_dir / "recipe.yaml", registry=registry), recipe, registry)
-
-    result = run_recipe(recipe, registry, name=run_dir.name, console=default_console,
-                        resume_dir=run_dir)
+    result = resume_run(args.run_dir, args.overrides, load_registry_with_warnings(),
+                        default_console)
     return exit_code(result)
 
 
