@@ -30,12 +30,13 @@ class InMemoryDataset(Dataset):
     """
 
     def __init__(self, samples: Tensor, labels: Tensor | None = None,
-                 num_classes: int | None = None, source: str = ""):
+                 num_classes: int | None = None, source: str = "", hflip: bool = False):
         self.samples = samples
         self.labels = labels
         self.image_shape = tuple(samples.shape[1:])
         self.num_classes = num_classes
         self.source = source
+        self.hflip = hflip  # mirror each image left-right with probability 1/2
         self.warnings: list[str] = []
 
     def __len__(self) -> int:
@@ -52,8 +53,11 @@ class InMemoryDataset(Dataset):
         check_batch_size(batch_size, len(self))
         data = self.samples.to(device)
         labels = self.labels.to(device) if self.labels is not None else None
-        for index in epoch_batches(len(self), batch_size, seed, start, device):
-            yield Batch(scale_images(data[index]), labels[index] if labels is not None else None)
+        for k, index in enumerate(epoch_batches(len(self), batch_size, seed, start, device),
+                                  start):
+            images = flipped(scale_images(data[index]),
+                             flip_mask(len(index), seed, k, device) if self.hflip else None)
+            yield Batch(images, labels[index] if labels is not None else None)
 
 
 class StreamedImages(Dataset):
@@ -61,8 +65,9 @@ class StreamedImages(Dataset):
 
     def __init__(self, files: Sequence[Path], size: int, channels: int,
                  labels: Tensor | None = None, num_classes: int | None = None,
-                 source: str = "", workers: int = 2):
+                 source: str = "", workers: int = 2, hflip: bool = False):
         self.files, self.size, self.channels = list(files), size, channels
+        self.hflip = hflip  # mirror each image left-right with probability 1/2
         self.labels, self.num_classes = labels, num_classes
         self.image_shape = (channels, size, size)
         self.source, self.workers = source, workers
@@ -101,10 +106,11 @@ class StreamedImages(Dataset):
             batch_sampler=order, num_workers=self.workers, pin_memory=device.type == "cuda",
             collate_fn=_stack_readable,
         )
-        for images, labels, unreadable in loader:  # endless: the batch sampler never ends
+        for k, (images, labels, unreadable) in enumerate(loader, start):  # endless
             self.skipped += [name for name in unreadable if name not in self.skipped]
             if len(images):
-                yield Batch(scale_images(images.to(device, non_blocking=True)),
+                mask = flip_mask(len(images), seed, k, device) if self.hflip else None
+                yield Batch(flipped(scale_images(images.to(device, non_blocking=True)), mask),
                             labels.to(device, non_blocking=True) if labels is not None else None)
 
 
@@ -140,17 +146,19 @@ def _stack_readable(items: list[tuple[Tensor, Tensor | None] | str]
 
 def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory: str,
                   cache_key: dict, name: str, source: str, labels: Tensor | None = None,
-                  num_classes: int | None = None,
-                  workers: int = 2) -> InMemoryDataset | StreamedImages:
+                  num_classes: int | None = None, workers: int = 2,
+                  hflip: bool = False) -> InMemoryDataset | StreamedImages:
     """The right dataset for a list of image files: decoded once and cached, or streamed.
 
-    ``in_memory``: 'auto' (in memory up to IN_MEMORY_LIMIT bytes), 'true' or 'false'.
+    ``in_memory``: 'auto' (in memory up to IN_MEMORY_LIMIT bytes), 'true' or 'false';
+    ``hflip``: mirror each image left-right with probability 1/2.
     """
     from ganzoo.imagefiles import cache_dir, cached, decode_all, fingerprint
 
     pixels = len(files) * channels * size * size
     if in_memory == "false" or (in_memory == "auto" and pixels > IN_MEMORY_LIMIT):
-        return StreamedImages(files, size, channels, labels, num_classes, source, workers)
+        return StreamedImages(files, size, channels, labels, num_classes, source, workers,
+                              hflip)
 
     def decode() -> dict[str, Tensor]:
         images, kept = decode_all(files, size, channels, describe=f"decoding {name}")
@@ -168,7 +176,8 @@ def image_dataset(files: Sequence[Path], size: int, channels: int, *, in_memory:
         where = f"{'read from' if hit else 'decoded into'} the cache '{cache_file}'"
     dataset = InMemoryDataset(tensors["images"],
                               labels=labels[kept] if labels is not None else None,
-                              num_classes=num_classes, source=f"{source}, {where}")
+                              num_classes=num_classes, source=f"{source}, {where}",
+                              hflip=hflip)
     if cache_file is None:
         dataset.warnings.append(f"data: the decoded images could not be cached in "
                                 f"'{cache_dir()}'; they will be decoded again next time")
@@ -192,6 +201,22 @@ def epoch_batches(n: int, batch_size: int, seed: int, start: int = 0,
         for b in range(offset, per_epoch):
             yield order[b * batch_size:(b + 1) * batch_size]
         epoch, offset = epoch + 1, 0
+
+
+def flip_mask(n: int, seed: int, batch: int, device: torch.device | str,
+              stream: int = 0) -> Tensor:
+    """Which of ``n`` samples to flip (each with probability 1/2), drawn from a generator seeded
+    by (seed, batch index, stream) alone, so that a resumed run flips the same samples."""
+    mixed = (seed * 0x9E3779B97F4A7C15 + batch * 0xBF58476D1CE4E5B9 + stream * 0x94D049BB133111EB)
+    rng = torch.Generator().manual_seed(mixed % (1 << 63))
+    return (torch.rand(n, generator=rng) < 0.5).to(device)
+
+
+def flipped(images: Tensor, mask: Tensor | None) -> Tensor:
+    """``images`` mirrored left-right where ``mask`` is true (None: none)."""
+    if mask is None:
+        return images
+    return torch.where(mask.view(-1, *[1] * (images.dim() - 1)), images.flip(-1), images)
 
 
 def scale_images(batch: Tensor) -> Tensor:

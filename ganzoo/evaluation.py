@@ -48,6 +48,8 @@ def reference_dataset(recipe: DictConfig, registry: Registry,
     section = OmegaConf.to_container(recipe.data, resolve=True)
     has_split = "split" in field_names(component.options)
     note = ""
+    if "hflip" in field_names(component.options):
+        section["hflip"] = False  # the reference is the data as it is, never mirrored
     if has_split:
         section["split"] = split
     else:

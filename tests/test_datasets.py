@@ -305,3 +305,34 @@ def test_a_folder_that_links_to_itself_counts_each_image_once(fake_data, tmp_pat
     os.symlink(root, root / "loop")
     os.symlink(root / "000001.jpg", root / "again.jpg")
     assert len(find_images(root)) == 24
+
+
+@pytest.mark.parametrize("name, options", [
+    ("mnist", {"root": "{root}"}),
+    ("stacked_mnist", {"root": "{root}", "size": 32}),
+    ("cifar10", {"root": "{root}/cifar-10-batches-py", "verify": False}),
+    ("celeba", {"root": "{root}/celeba", "image_size": 16}),
+    ("celeba", {"root": "{root}/celeba", "image_size": 16, "in_memory": "false",
+                "workers": 0}),
+    ("image_folder", {"root": "{root}/celeba", "image_size": 16}),
+])
+def test_data_hflip_mirrors_about_half_of_every_image_set_and_resumes_alike(
+        name, options, fake_data):
+    from ganzoo.components import build_one
+    from ganzoo.plugins import load_registry
+
+    registry = load_registry()
+    section = {"name": name, **{k: v.format(root=fake_data) if isinstance(v, str) else v
+                                for k, v in options.items()}}
+    plain = build_one(registry, "dataset", section, "data")
+    mirrored = build_one(registry, "dataset", {**section, "hflip": True}, "data")
+    cpu = torch.device("cpu")
+    a = [b.x for _, b in zip(range(3), plain.batches(8, cpu, seed=5))]
+    b = [b.x for _, b in zip(range(3), mirrored.batches(8, cpu, seed=5))]
+    flips = torch.cat([(x != y).flatten(1).any(1) for x, y in zip(a, b, strict=True)])
+    for x, y in zip(a, b, strict=True):
+        same = (x == y).flatten(1).all(1)
+        assert torch.equal(torch.where(same[:, None, None, None], x, x.flip(-1)), y)
+    assert 0 < flips.sum() < len(flips)  # some images mirrored, not all
+    later = next(iter(mirrored.batches(8, cpu, seed=5, start=2))).x
+    assert torch.equal(later, b[2])  # a resumed run draws the same flips

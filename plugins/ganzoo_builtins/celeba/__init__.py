@@ -17,6 +17,7 @@ class CelebAOptions:
     image_size: int = 64  # resize the short side, then centre-crop
     in_memory: str = "auto"  # auto (when it fits in 1 GiB) | true | false (stream from disk)
     workers: int = 2  # DataLoader workers when streaming
+    hflip: bool = False  # mirror each training image left-right with probability 1/2
 
     def __post_init__(self) -> None:
         one_of("split", self.split, ("train", "valid", "test", "all"))

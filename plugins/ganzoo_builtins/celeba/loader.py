@@ -24,7 +24,7 @@ def load_celeba(options):
     dataset = image_dataset(
         files, options.image_size, 3, in_memory=options.in_memory,
         cache_key={"loader": "celeba", "root": str(folder.resolve()), "split": options.split},
-        name="celeba", source=f"'{folder}'", workers=options.workers,
+        name="celeba", source=f"'{folder}'", workers=options.workers, hflip=options.hflip,
     )
     if split_note.startswith("no "):
         dataset.warnings = [*dataset.warnings, f"data.split: {split_note}"]

@@ -15,6 +15,7 @@ class CIFAR10Options:
     download: bool = False  # fetch with torchvision where the network allows
     verify: bool = True  # check the published MD5s; false for subsets or re-encoded copies
     image_size: int = 32  # 32 is native; other sizes resize once at load time
+    hflip: bool = False  # mirror each training image left-right with probability 1/2
 
     def __post_init__(self) -> None:
         one_of("split", self.split, ("train", "test"))

@@ -49,7 +49,8 @@ def load_cifar10(options: CIFAR10Options) -> InMemoryDataset:
     if options.image_size != 32:
         pixels = resize_uint8(pixels, options.image_size)
     return InMemoryDataset(pixels, labels=torch.from_numpy(np.concatenate(labels)),
-                           num_classes=10, source=f"CIFAR-10 {options.split} in '{folder}'")
+                           num_classes=10, source=f"CIFAR-10 {options.split} in '{folder}'",
+                           hflip=options.hflip)
 
 
 def find_batches(root: Path) -> Path | None:

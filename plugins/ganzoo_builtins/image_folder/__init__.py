@@ -16,6 +16,7 @@ class ImageFolderOptions:
     labels: bool = False  # use the first-level sub-folders as class labels
     in_memory: str = "auto"  # auto (when it fits in 1 GiB) | true | false (stream from disk)
     workers: int = 2  # DataLoader workers when streaming
+    hflip: bool = False  # mirror each training image left-right with probability 1/2
 
     def __post_init__(self) -> None:
         positive("image_size", self.image_size)

@@ -31,6 +31,7 @@ def load_image_folder(options: ImageFolderOptions):
                    "labels": options.labels},
         name="image_folder", source=f"'{root}'", labels=labels,
         num_classes=len(classes) if classes else None, workers=options.workers,
+        hflip=options.hflip,
     )
 
 

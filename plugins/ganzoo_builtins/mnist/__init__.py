@@ -14,6 +14,7 @@ class MNISTOptions:
     split: str = "train"  # train (60,000 images) | test (10,000)
     download: bool = False
     image_size: int = 28  # 28 is native; 32 or 64 resize once at load time
+    hflip: bool = False  # mirror each training image left-right with probability 1/2
 
     def __post_init__(self) -> None:
         one_of("split", self.split, ("train", "test"))

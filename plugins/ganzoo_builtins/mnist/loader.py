@@ -34,7 +34,8 @@ def load_mnist(options: MNISTOptions) -> InMemoryDataset:
     if options.image_size != images.shape[-1]:
         images = resize_uint8(images, options.image_size)
     return MNISTDataset(images, labels=mnist.targets, num_classes=10,
-                        source=f"MNIST {options.split} in '{root}'", root=root)
+                        source=f"MNIST {options.split} in '{root}'", root=root,
+                        hflip=options.hflip)
 
 
 class MNISTDataset(InMemoryDataset):

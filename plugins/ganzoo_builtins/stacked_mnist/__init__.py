@@ -16,6 +16,7 @@ class StackedMNISTOptions:
     size: int = 60000  # how many stacked images (drawn once, with a fixed seed)
     image_size: int = 28  # 28, or 32 / 64 for DCGAN-style networks
     seed: int = 0  # which digit triples are stacked
+    hflip: bool = False  # mirror each training image left-right with probability 1/2
 
     def __post_init__(self) -> None:
         one_of("split", self.split, ("train", "test"))

@@ -24,7 +24,7 @@ def load_stacked_mnist(options: StackedMNISTOptions) -> StackedMNIST:
     mode = labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]
     return StackedMNIST(images, labels=mode, num_classes=1000,
                         source=f"stacked MNIST {options.split} in '{options.root}'",
-                        root=Path(options.root).expanduser())
+                        root=Path(options.root).expanduser(), hflip=options.hflip)
 
 
 class StackedMNIST(InMemoryDataset):
