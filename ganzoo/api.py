@@ -130,7 +130,7 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
              ref: str | None = None, extractor_path: str | None = None,
              weights: str = "ema", overrides: Sequence[str] = (), device: str = "auto",
              save: bool = True, truncation: float | None = None,
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, resize: str | None = None) -> dict[str, Any]:
     """Evaluate a run (its newest good checkpoint), a checkpoint file, or a Generator
     (then ``data`` names the reference dataset: {'name': 'mnist', 'root': ...}).
 
@@ -139,14 +139,16 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
     the checkpoint as ``*.eval.json`` (unless ``save`` is false). ``overrides`` may change
     ``eval.*`` and ``data.*``, not the trained networks; ``truncation`` is a sampling option
     of G (``Generator.sampling_options``), recorded in the protocol. ``metrics`` entries are
-    names or mappings {'name': 'pr', 'k': 5}. ``progress``: show the sampling and feature
-    extraction (a bar in a terminal or Jupyter, timestamped lines elsewhere).
+    names or mappings {'name': 'pr', 'k': 5}. ``resize``: how the feature extractor resizes
+    images ('torch_fidelity' or clean-fid's 'clean'), recorded in the protocol.
+    ``progress``: show the sampling and feature extraction (a bar in a terminal or Jupyter,
+    timestamped lines elsewhere).
     """
     import json
 
     from ganzoo.console import console
     from ganzoo.evaluation import evaluate as evaluate_generator
-    from ganzoo.evaluation import reference_dataset, save_result
+    from ganzoo.evaluation import extractor_spec, reference_dataset, save_result
     from ganzoo.interfaces import Generator
     from ganzoo.progress import Tracker
     from ganzoo.recipe import DEFAULT_GAME, compose, eval_options, game_sections
@@ -181,6 +183,8 @@ def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | Non
         extra = {"checkpoint": str(checkpoint), "step": int(state["step"]),
                  "weights": "ema" if state.get("ema") is not None and weights == "ema"
                  else "generator"}
+    if resize is not None:
+        recipe.eval.extractor = {**extractor_spec(eval_options(recipe)), "resize": resize}
     options = eval_options(recipe)
     reference, note, reference_options = reference_dataset(recipe, components, options.ref)
     with Tracker(console if progress else None) as tracker:

@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(see 'ganzoo list metrics'; default: eval.metrics)")
     p.add_argument("--extractor", help="feature extractor (see 'ganzoo list feature_extractors')")
     p.add_argument("--extractor-path", help="the extractor's weights file")
+    p.add_argument("--resize", choices=("torch_fidelity", "clean"),
+                   help="how images reach the extractor's 299x299: torch-fidelity's "
+                        "TF-1.x-compatible bilinear resize (the default) or clean-fid's "
+                        "antialiased bicubic one; the protocol names it")
     p.add_argument("--truncation", type=float, metavar="T",
                    help="sample with z's Gaussian entries beyond T std drawn again (BigGAN's "
                         "truncation trick; a sampling option of G), recorded in the protocol")

@@ -57,9 +57,20 @@ def reference_dataset(recipe: DictConfig, registry: Registry,
     return build_one(registry, "dataset", section, "data"), note, section
 
 
+def extractor_spec(options: EvalOptions) -> dict[str, Any]:
+    """eval.extractor as {name: ..., <options>} (it may be written as a bare name)."""
+    given = options.extractor
+    spec = as_dict(given) if isinstance(given, Mapping | DictConfig) else {"name": given}
+    if not isinstance(spec.get("name"), str):
+        raise GanzooError("eval.extractor: expected a feature extractor's name or {name: ..., "
+                          f"<options>}} (got {given!r}); see 'ganzoo list feature_extractors'")
+    return spec
+
+
 def build_extractor(options: EvalOptions, registry: Registry) -> FeatureExtractor:
-    component = registry.get("feature_extractor", options.extractor)
-    values: dict[str, Any] = {"name": component.name}
+    spec = extractor_spec(options)
+    component = registry.get("feature_extractor", spec["name"])
+    values: dict[str, Any] = {**spec, "name": component.name}
     if options.extractor_path and component.options is not None:
         values["path"] = options.extractor_path
     return build_one(registry, "feature_extractor", values, "eval.extractor")
@@ -260,14 +271,14 @@ class Evaluation(EvalContext):
         self.protocol["n_mode_samples"] = n
         return coverage
 
-    def reference_cache_key(self, extractor_sha: str) -> str:
+    def reference_cache_key(self, extractor_sha: str, extractor_fidelity_name: str) -> str:
         """The reference features are cached under everything that decides them: the dataset
         and all its options (root, split, size...), how many images it holds, n, the seed, and
-        the extractor with its weights."""
+        the extractor with its options (its resize) and weights."""
         options = self.options
         identity = [self.reference_options, options.ref, len(self.reference),
-                    list(self.G.image_shape), options.n, options.seed, options.extractor,
-                    extractor_sha]
+                    list(self.G.image_shape), options.n, options.seed,
+                    extractor_spec(options), extractor_fidelity_name, extractor_sha]
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()
                               ).hexdigest()[:16]
 
@@ -282,7 +293,7 @@ class Evaluation(EvalContext):
         extractor = build_extractor(options, self.registry)
         sha = extractor.weights_sha256()
         dataset_name = self.protocol["dataset"]
-        key = self.reference_cache_key(sha)
+        key = self.reference_cache_key(sha, extractor.fidelity_name)
         if self._real is None:
             self._real = reference_images(self.reference, options.n, options.seed)
             if len(self._real) < options.n:
@@ -317,7 +328,8 @@ class Evaluation(EvalContext):
         raw = torch_fidelity.calculate_metrics(**{**call, **kwargs})
         self.protocol.update(
             n_generated=options.n, n_reference=len(real),
-            feature_extractor=options.extractor, fidelity_extractor=extractor.fidelity_name,
+            feature_extractor=extractor_spec(options)["name"],
+            fidelity_extractor=extractor.fidelity_name, resize=extractor.resize,
             extractor_weights_sha256=sha, torch_fidelity=torch_fidelity.__version__)
         if "kid" in want or "kid_subset_size" not in self.protocol:
             self.protocol["kid_subset_size"] = kid_subset if "kid" in want else None

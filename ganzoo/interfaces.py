@@ -587,6 +587,8 @@ class FeatureExtractor(ABC):
     fidelity_name: str
     #: whether it has the logits the Inception Score needs
     provides_isc: bool = False
+    #: how images are resized to the network's input, named in every result's protocol
+    resize: str = "the extractor's own"
 
     @abstractmethod
     def fidelity_kwargs(self) -> dict:

@@ -96,7 +96,9 @@ class EvalOptions:
     # which logged value picks best.pt during training, and whether lower or higher is better:
     # 'fid', 'kid_mean:min', 'my_score:max'; auto: FID, else the mode histogram's KL
     best: str = "auto"
-    extractor: str = "inception_torchscript"  # see 'ganzoo list feature_extractors'
+    # see 'ganzoo list feature_extractors': a name, or {name: ..., <options>}, e.g.
+    # {name: inception_torchscript, resize: clean} for clean-fid's resize
+    extractor: Any = "inception_torchscript"
     extractor_path: str | None = None  # the extractor's weights file
     batch_size: int = 64
     every: int = 0  # during training: evaluate every N steps and keep the best checkpoint

@@ -166,13 +166,13 @@ def make_evaluator(recipe: DictConfig, registry: Registry):
     """(evaluate(G, step), every) for evaluation during training, or (None, 0) when it is off."""
     import dataclasses
 
-    from ganzoo.evaluation import build_metrics, evaluate, reference_dataset
+    from ganzoo.evaluation import build_metrics, evaluate, extractor_spec, reference_dataset
     from ganzoo.recipe import eval_options
 
     options = eval_options(recipe)
     build_metrics(list(options.metrics), registry)  # a wrong name is said before training
     try:
-        registry.get("feature_extractor", options.extractor)
+        registry.get("feature_extractor", extractor_spec(options)["name"])
     except GanzooError as exc:
         raise GanzooError(f"eval.extractor: {exc}") from None
     if not options.every:

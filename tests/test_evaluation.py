@@ -279,6 +279,7 @@ def test_eval_with_the_tiny_extractor_protocol_and_kid_note(tmp_path, fake_data,
     assert metrics["kid_std"] > 0  # subsets of half of n differ from each other
     assert protocol["extractor_weights_sha256"] == "fixed-random"
     assert protocol["reference_split"] == "train" and protocol["torch_fidelity"]
+    assert protocol["resize"] == "the extractor's own"  # the protocol names how images resize
     assert any("KID subset size 20, half of n" in note for note in saved["notes"])
 
 

@@ -16,7 +16,7 @@ def evaluate_checkpoint(args: argparse.Namespace) -> int:
     result = evaluate(args.target, n=args.n, ref=args.ref, metrics=metrics,
                       extractor_path=args.extractor_path, overrides=overrides,
                       weights="raw" if args.no_ema else "ema", device=args.device,
-                      truncation=args.truncation)
+                      truncation=args.truncation, resize=args.resize)
     saved = result.pop("saved")
     for table in result_tables(result):
         console.print(table)

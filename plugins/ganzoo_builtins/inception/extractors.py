@@ -44,10 +44,11 @@ class TorchScriptInception(FeatureExtractor):
     It has no logits layer, so it gives FID, KID and PR but not the Inception Score.
     """
 
-    fidelity_name = FIDELITY_NAME
     provides_isc = False
 
-    def __init__(self, path: str = ""):
+    def __init__(self, path: str = "", resize: str = "torch_fidelity"):
+        self.resize = resize
+        self.fidelity_name = FIDELITY_NAME + ("-clean" if resize == "clean" else "")
         given = path or os.environ.get(PATH_ENV, "")
         if not given:
             raise GanzooError(
@@ -62,7 +63,7 @@ class TorchScriptInception(FeatureExtractor):
             raise GanzooError(f"eval.extractor_path: '{self.path}' is not a TorchScript archive "
                               f"(expected {TORCHSCRIPT_FILE}, see ../shared/models or "
                               "docs/evaluation.md)")
-        register_torchscript_extractor()
+        register_torchscript_extractor(self.fidelity_name, RESIZES[resize])
 
     def fidelity_kwargs(self) -> dict:
         return {"feature_extractor_weights_path": str(self.path)}
@@ -76,6 +77,7 @@ class FidelityInception(FeatureExtractor):
 
     fidelity_name = "inception-v3-compat"
     provides_isc = True
+    resize = "torch_fidelity (inside torch-fidelity's network)"
 
     def __init__(self, path: str = ""):
         self.path = Path(path).expanduser() if path else None
@@ -90,15 +92,43 @@ class FidelityInception(FeatureExtractor):
         return sha256_of(self.path) if self.path else "torch-fidelity download (not hashed)"
 
 
-def register_torchscript_extractor() -> None:
-    """Make the TorchScript network known to torch-fidelity (once per process)."""
-    from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+def fidelity_resize(x: Tensor) -> Tensor:
+    """(N, 3, H, W) pixels in [0, 255] -> 299x299 by the TF-1.x-compatible bilinear resize that
+    torch-fidelity's own Inception uses (the original FID code's)."""
     from torch_fidelity.interpolate_compat_tensorflow import (
         interpolate_bilinear_2d_like_tensorflow1x,
     )
+
+    return interpolate_bilinear_2d_like_tensorflow1x(x.float(), size=(299, 299),
+                                                     align_corners=False)
+
+
+def clean_resize(x: Tensor) -> Tensor:
+    """(N, 3, H, W) pixels in [0, 255] -> 299x299 as clean-fid's "clean" mode (Parmar et al.,
+    2022, "On Aliased Resizing and Surprising Subtleties in GAN Evaluation"): each channel a
+    float image resized by PIL's bicubic filter (antialiased), clipped to [0, 255]."""
+    import numpy as np
+    from PIL import Image
+
+    planes = x.detach().float().cpu().numpy()
+    out = np.empty((*planes.shape[:2], 299, 299), dtype=np.float32)
+    for i, image in enumerate(planes):
+        for c, plane in enumerate(image):
+            resized = Image.fromarray(plane, mode="F").resize((299, 299), Image.Resampling.BICUBIC)
+            out[i, c] = np.asarray(resized).clip(0, 255)
+    return torch.from_numpy(out).to(x.device)
+
+
+RESIZES = {"torch_fidelity": fidelity_resize, "clean": clean_resize}
+
+
+def register_torchscript_extractor(name: str = FIDELITY_NAME, resize=fidelity_resize) -> None:
+    """Make the TorchScript network, with its resize, known to torch-fidelity as ``name``
+    (once per process)."""
+    from torch_fidelity.feature_extractor_base import FeatureExtractorBase
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
-    if FIDELITY_NAME in FEATURE_EXTRACTORS_REGISTRY:
+    if name in FEATURE_EXTRACTORS_REGISTRY:
         return
 
     class Wrapped(FeatureExtractorBase):
@@ -110,9 +140,7 @@ def register_torchscript_extractor() -> None:
             self.net.eval()
 
         def forward(self, x: Tensor):
-            # The same TF-1.x-compatible bilinear resize torch-fidelity's own Inception uses.
-            x = interpolate_bilinear_2d_like_tensorflow1x(x.float(), size=(299, 299),
-                                                          align_corners=False)
+            x = resize(x)
             return (self.net((x - 128) / 128).float(),)
 
         @staticmethod
@@ -131,4 +159,4 @@ def register_torchscript_extractor() -> None:
         def get_dummy_input_for_compile():
             return (torch.rand([1, 3, 299, 299]) * 255).to(torch.uint8)
 
-    register_feature_extractor(FIDELITY_NAME, Wrapped)
+    register_feature_extractor(name, Wrapped)
