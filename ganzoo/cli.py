@@ -21,7 +21,28 @@ from ganzoo.kinds import KINDS
 LIST_CHOICES = [k.plural for k in KINDS.values()] + ["plugins"]
 
 
+#: the environment variables ganzoo and its built-in plugins read (GANZOO_DATA_ROOT: its tests
+#: and benchmarks, for the real data)
+ENVIRONMENT = ("GANZOO_CACHE", "GANZOO_DISABLE_PLUGINS", "GANZOO_FID_INCEPTION",
+               "GANZOO_DATA_ROOT")
+
+
+def warn_unknown_environment() -> None:
+    """A GANZOO_* variable that nothing reads is most likely misspelt: say so, once."""
+    import difflib
+    import os
+
+    from ganzoo.console import warn
+
+    for name in sorted(n for n in os.environ if n.startswith("GANZOO_") and n not in ENVIRONMENT):
+        close = difflib.get_close_matches(name, ENVIRONMENT, n=1)
+        warn(f"${name} is set, but ganzoo reads no such variable"
+             + (f"; did you mean ${close[0]}?" if close else "")
+             + f" (it reads {', '.join('$' + n for n in ENVIRONMENT)})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warn_unknown_environment()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # KEY=VALUE overrides may also follow options (argparse stops collecting them there).

@@ -69,56 +69,57 @@ def load_registry(extra_plugins: Mapping[str, Any] | None = None) -> Registry:
     """
     pm = get_plugin_manager()
     registry = Registry()
-    candidates: list[tuple[str, str, Callable[[], Any]]] = [
-        (module.rsplit(".", 1)[-1], "ganzoo", _importer(module)) for module in BUILTIN_PLUGINS
+    candidates: list[tuple[str, str, Callable[[], Any], bool]] = [
+        (module.rsplit(".", 1)[-1], "ganzoo", _importer(module), True)
+        for module in BUILTIN_PLUGINS
     ]
-    candidates += [(ep.name, _package_of(ep), ep.load) for ep in _entry_points()]
+    candidates += [(ep.name, _package_of(ep), ep.load, False) for ep in _entry_points()]
     candidates += [
-        (name, "(in-process)", _given(obj)) for name, obj in (extra_plugins or {}).items()
+        (name, "(in-process)", _given(obj), False) for name, obj in (extra_plugins or {}).items()
     ]
 
     off = disabled_plugins()
-    seen = {name for name, _, _ in candidates} | {package for _, package, _ in candidates}
+    seen = {c[0] for c in candidates} | {c[1] for c in candidates}
     registry.unknown_disabled = sorted(off - seen)
-    for name, package, load in candidates:
+    for name, package, load, builtin in candidates:
         if name in off or package in off:
-            registry.plugins.append(PluginStatus(name, package, "disabled"))
+            registry.plugins.append(PluginStatus(name, package, "disabled", builtin=builtin))
             continue
-        registry.plugins.append(_load_one(pm, registry, name, package, load))
+        registry.plugins.append(_load_one(pm, registry, name, package, load, builtin))
     return registry
 
 
-def _load_one(
-    pm: pluggy.PluginManager, registry: Registry, name: str, package: str, load: Callable[[], Any]
-) -> PluginStatus:
+def _load_one(pm: pluggy.PluginManager, registry: Registry, name: str, package: str,
+              load: Callable[[], Any], builtin: bool = False) -> PluginStatus:
     """Import, register and collect one plugin; any failure marks it broken and undoes it."""
     try:
         plugin = load()
         pm.register(plugin, name=name)
     except Exception as exc:  # a third party's import may raise anything
-        return PluginStatus(name, package, "broken", _describe(exc))
+        return PluginStatus(name, package, "broken", _describe(exc), builtin)
     try:
         unknown = [c.name for c in pm.get_hookcallers(plugin) or [] if not c.has_spec()]
         if unknown:
             raise ValueError(f"implements unknown hook {unknown[0]!r}; see ganzoo.hookspecs")
-        staged = _collect(pm, name, package)
+        staged = _collect(pm, name, package, builtin)
         folders = _recipe_folders(pm, name)
     except Exception as exc:
         pm.unregister(plugin)
-        return PluginStatus(name, package, "broken", _describe(exc))
+        return PluginStatus(name, package, "broken", _describe(exc), builtin)
     for component in staged:
         registry.add(component)
     registry.recipe_folders += [(name, folder) for folder in folders]
-    return PluginStatus(name, package)
+    return PluginStatus(name, package, builtin=builtin)
 
 
-def _collect(pm: pluggy.PluginManager, name: str, package: str) -> list[Component]:
+def _collect(pm: pluggy.PluginManager, name: str, package: str,
+             builtin: bool = False) -> list[Component]:
     """Call each of the plugin's registration hooks, gathering what it registers."""
     staged: list[Component] = []
     for kind in KINDS.values():
         for impl in getattr(pm.hook, kind.hook).get_hookimpls():
             if impl.plugin_name == name:
-                register = Register(kind.name, name, package, staged)
+                register = Register(kind.name, name, package, staged, builtin)
                 impl.function(**({"register": register} if impl.argnames else {}))
     return staged
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +277,8 @@ def compose(
     overrides = [item for item in overrides if not item.startswith("~") and item not in indexed]
     cli = parse_overrides(overrides)
     base = OmegaConf.create(base)
+    refuse_resolvers(base, where)
+    refuse_resolvers(cli, "an override")
     for key in removals:
         remove_key(base, key, where)
     for item in indexed:  # regularizers.0.weight=5: into the list's entry
@@ -319,6 +322,29 @@ def compose(
                 f"{section}.name: missing; name the {kind} to use (see 'ganzoo list'){_in(where)}"
             )
     return recipe
+
+
+#: an interpolation that calls a resolver, ``${oc.env:HOME}``, not one naming a key, ``${a.b}``
+RESOLVER_CALL = re.compile(r"\$\{[^}]*:")
+
+
+def refuse_resolvers(config: DictConfig, where: str) -> None:
+    """A recipe names its values or other keys, never a resolver: ``${oc.env:VAR}`` would put
+    the environment's values into run folders, reports and exports, and let a file received
+    from elsewhere read it."""
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+        elif isinstance(node, str) and RESOLVER_CALL.search(node):
+            raise GanzooError(f"{path}: {node!r} calls a resolver (such as oc.env, which reads "
+                              "the environment); a recipe holds values, and ${key} references "
+                              f"to its own keys only: write the value itself{_in(where)}")
+
+    walk(OmegaConf.to_container(config, resolve=False), "")
 
 
 def played_game(base: DictConfig, cli: DictConfig) -> str:

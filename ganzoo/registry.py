@@ -40,6 +40,9 @@ class Component:
     fields: Callable[[Any], dict[str, Any]] | None = None
     # Games only: role name -> Role (ganzoo.interfaces), the recipe sections the game needs.
     roles: Any = None
+    # Whether it is one of ganzoo's own plugins (BUILTIN_PLUGINS), which no distribution's
+    # name can claim: a third party called 'ganzoo' is a third party.
+    builtin: bool = False
 
     @property
     def where(self) -> str:
@@ -61,13 +64,16 @@ class PluginStatus:
     package: str
     state: str = "ok"
     error: str = ""
+    builtin: bool = False  # one of ganzoo's own plugins
 
 
 class Register:
     """Given to a plugin's ``ganzoo_register_*`` hook; call it once per component."""
 
-    def __init__(self, kind: str, plugin: str, package: str, into: list[Component]):
+    def __init__(self, kind: str, plugin: str, package: str, into: list[Component],
+                 builtin: bool = False):
         self._kind, self._plugin, self._package, self._into = kind, plugin, package, into
+        self._builtin = builtin
 
     def __call__(
         self,
@@ -122,6 +128,7 @@ class Register:
                 licence=licence,
                 fields=fields,
                 roles=dict(roles) if roles is not None else None,
+                builtin=self._builtin,
             )
         )
 
@@ -200,7 +207,7 @@ class Registry:
             known[component.name] = component
             return
         self.conflicts.setdefault((component.kind, component.name), [existing]).append(component)
-        if component.package == "ganzoo":
+        if component.builtin:
             known[component.name] = component
 
     def get(self, kind: str, name: str) -> Component:
@@ -210,7 +217,7 @@ class Registry:
         if isinstance(name, str) and ":" in name:
             return self._qualified(kind, name)
         rivals = self.conflicts.get((kind, name), [])
-        if rivals and not any(c.package == "ganzoo" for c in rivals):
+        if rivals and not any(c.builtin for c in rivals):
             choices = " or ".join(repr(f"{c.plugin}:{name}") for c in rivals)
             raise GanzooError(f"{kind.capitalize()} {name!r} is registered by several plugins; "
                               f"choose one: {choices}.")
@@ -242,7 +249,7 @@ class Registry:
         found = []
         for (kind, name), rivals in sorted(self.conflicts.items()):
             owner = self.components[kind][name]
-            has_builtin = owner.package == "ganzoo"
+            has_builtin = owner.builtin
             for component in rivals:
                 if component is not owner or not has_builtin:
                     found.append((component, owner if has_builtin else None))

@@ -326,3 +326,42 @@ def test_export_refuses_a_checkpoint_of_another_run(run, tmp_path, capsys):
     best = next((run / "checkpoints").glob("step_*.pt"))  # its own: fine
     assert main(["export", str(run), "--checkpoint", str(best), "--out",
                  str(tmp_path / "own")]) == 0
+
+
+# ---- leaks ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["override", "file"])
+def test_no_value_read_from_the_environment_reaches_a_run(tmp_path, capsys, monkeypatch, where):
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
+    run = tmp_path / "run"
+    if where == "override":
+        argv = ["run", "quickstart", "train.steps=5", f"train.run_dir={run}",
+                "train.loggers=[{name: kit_recorder, tag: '${oc.env:SECRET_TOKEN}'}]"]
+        expected = "train.loggers[0].tag: '${oc.env:SECRET_TOKEN}' calls a resolver"
+    else:
+        recipe = tmp_path / "r.yaml"
+        text = (RECIPES / "quickstart.yaml").read_text()
+        recipe.write_text(text.replace("  seed: 0\n", "  seed: ${oc.env:SECRET_SEED,0}\n", 1))
+        argv = ["run", str(recipe), f"train.run_dir={run}"]
+        expected = "train.seed: '${oc.env:SECRET_SEED,0}' calls a resolver"
+    one_line_error(capsys, argv, expected)
+    assert not run.exists()
+
+
+def test_a_received_run_folder_cannot_read_the_environment(tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    assert main(["run", "quickstart", "train.steps=5", f"train.run_dir={run}"]) == 0
+    saved = run / "recipe.yaml"
+    saved.write_text(saved.read_text().replace("seed: 0", "seed: ${oc.env:SECRET_SEED}", 1))
+    monkeypatch.setenv("SECRET_SEED", "7")
+    for argv in (["resume", str(run), "train.steps=10"],
+                 ["report", str(run), "--out", str(tmp_path / "r.html")]):
+        one_line_error(capsys, argv, "train.seed: '${oc.env:SECRET_SEED}' calls a resolver")
+
+
+def test_a_misspelt_ganzoo_variable_is_named_with_the_nearest(monkeypatch, capsys):
+    monkeypatch.setenv("GANZOO_CAHCE", "/tmp/x")
+    assert main(["list", "plugins"]) == 0
+    err = capsys.readouterr().err
+    assert "$GANZOO_CAHCE is set, but ganzoo reads no such variable; did you mean " \
+           "$GANZOO_CACHE?" in err

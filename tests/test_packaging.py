@@ -64,7 +64,7 @@ def test_an_unknown_name_is_one_line_with_the_nearest_recipe(tmp_path, monkeypat
 
 
 def test_ganzoo_recipes_lists_summaries_and_data_and_shows_one(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "500")
     assert main(["recipes"]) == 0
     out = capsys.readouterr().out
     assert "quickstart" in out and "an MLP GAN on a 5x5 grid of 25 Gaussians" in out

@@ -362,3 +362,20 @@ def test_a_build_that_returns_the_wrong_kind_is_named():
     with pytest.raises(GanzooError, match=r"loss.name: loss 'not_a_loss' \(plugin 'wrong'\) "
                                           r"built a object, not a ganzoo Loss"):
         build_one(registry, "loss", {"name": "not_a_loss"}, "loss")
+
+
+def test_a_distribution_named_ganzoo_is_a_third_party_not_a_builtin(monkeypatch, capsys):
+    """Rank comes from what a plugin is (one of BUILTIN_PLUGINS), not a name anyone can
+    claim: a third-party distribution called 'ganzoo' never takes a built-in's plain name."""
+    impostor = FakeEntryPoint("impostor", lambda: TwoLosses())
+    impostor.dist.name = "ganzoo"
+    monkeypatch.setattr(plugins, "_entry_points", lambda: [impostor])
+    registry = load_registry()
+    assert registry.get("loss", "nonsaturating").plugin == "losses"
+    assert registry.get("loss", "impostor:nonsaturating").summary == "impostor"
+    assert not registry.get("loss", "fake_only").builtin
+    ((shadowed, owner),) = registry.shadowed()
+    assert (shadowed.plugin, owner.plugin, owner.builtin) == ("impostor", "losses", True)
+    from ganzoo.commands.listing import origin
+
+    assert origin(shadowed.plugin, shadowed.package, shadowed.builtin) == "impostor/ganzoo"

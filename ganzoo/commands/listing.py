@@ -26,14 +26,15 @@ def list_components(args: argparse.Namespace) -> int:
     for kind in kinds:
         for c in registry.all(kind.name):
             if id(c) not in hidden:
-                table.add_row(c.name, c.kind, origin(c.plugin, c.package), summary(c))
+                table.add_row(c.name, c.kind, origin(c.plugin, c.package, c.builtin), summary(c))
         for c, owner in shadowed:
             if c.kind == kind.name:
-                table.add_row(f"{c.plugin}:{c.name}", c.kind, origin(c.plugin, c.package),
+                table.add_row(f"{c.plugin}:{c.name}", c.kind,
+                              origin(c.plugin, c.package, c.builtin),
                               f"[yellow]({conflict_note(owner)})[/] {escape(c.summary)}")
         table.add_section()
     for plugin in registry.broken:
-        table.add_row("-", "[red]broken[/]", origin(plugin.name, plugin.package),
+        table.add_row("-", "[red]broken[/]", origin(plugin.name, plugin.package, plugin.builtin),
                       escape(plugin.error))
     console.print(table)
     return 0
@@ -54,9 +55,10 @@ def conflict_note(owner: Component | None) -> str:
     return f"plain name taken by the built-in {owner.plugin!r}"
 
 
-def origin(plugin: str, package: str) -> str:
-    """'mlp' for a built-in, 'rasgan/ganzoo-relativistic' for a third party."""
-    return plugin if package == "ganzoo" else f"{plugin}/{package}"
+def origin(plugin: str, package: str, builtin: bool) -> str:
+    """'mlp' for a built-in, 'rasgan/ganzoo-relativistic' for a third party (one whose
+    distribution is called 'ganzoo' too)."""
+    return plugin if builtin else f"{plugin}/{package}"
 
 
 def plugins_table(registry: Registry) -> Table:

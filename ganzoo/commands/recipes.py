@@ -29,16 +29,16 @@ def list_recipes(args: argparse.Namespace) -> int:
         raise GanzooError(f"ganzoo recipes: unexpected {args.name!r}; to print one, write "
                           f"'ganzoo recipes show {args.name}'")
     owners = {folder: plugin for plugin, folder in registry.recipe_folders}
-    packages = {p.name: p.package for p in registry.plugins}
+    plugins = {p.name: p for p in registry.plugins}
     table = Table(title="shipped recipes: ganzoo run NAME (ganzoo recipes show NAME to copy one)",
                   title_justify="left")
     table.add_column("name", no_wrap=True)
     table.add_column("summary", overflow="fold", ratio=3)
     table.add_column("data it needs", overflow="fold", ratio=1)
     for name, path in shipped_recipes(registry).items():
-        plugin = owners[path.parent]
-        package = packages[plugin]
-        shipper = "" if package == "ganzoo" else f" [dim]({origin(plugin, package)})[/]"
+        plugin = plugins[owners[path.parent]]
+        shipper = ("" if plugin.builtin else
+                   f" [dim]({origin(plugin.name, plugin.package, plugin.builtin)})[/]")
         table.add_row(name + shipper, escape(summary_of(path)), escape(data_needed(path)))
     console.print(table)
     return 0
