@@ -49,6 +49,8 @@ def registry() -> Registry:
 
 def load_run(path: str | Path) -> Run:
     """The run in folder ``path`` (as ``ganzoo run`` or :func:`train` wrote it)."""
+    if not isinstance(path, str | Path):
+        raise GanzooError(f"path: a run folder's path (got {type(path).__name__})")
     return Run(path)
 
 
@@ -63,6 +65,12 @@ def train(recipe: str | Path | dict[str, Any] | DictConfig, overrides: Sequence[
     from ganzoo.recipe import compose, load_recipe, train_options
     from ganzoo.session import run_recipe
 
+    if not isinstance(recipe, str | Path | dict | DictConfig):
+        raise GanzooError(f"recipe: a recipe file's path, a shipped recipe's name, a dict or a "
+                          f"DictConfig (got {type(recipe).__name__}); e.g. "
+                          "ganzoo.train('quickstart')")
+    if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
+        raise GanzooError(f"overrides: a list of 'key=value' strings (got {overrides!r})")
     overrides = [*overrides, *([f"train.run_dir={run_dir}"] if run_dir is not None else [])]
     components, notes = registry(), []
     if isinstance(recipe, str | Path):
@@ -117,12 +125,21 @@ def build(kind: str, name: str, **options: Any) -> Any:
         if arg not in options and arg not in defaults:
             raise GanzooError(f"{arg}: a {spec.name} is built for one; pass {arg}=...")
         value = options.pop(arg, defaults.get(arg))
-        args.append(tuple(value) if arg == "image_shape" else value)
+        args.append(shape_argument(arg, value) if arg == "image_shape" else value)
     extra = {}
     if spec.name == "generator" and options.get("input_shape") is not None:
-        extra["input_shape"] = tuple(options.pop("input_shape"))
+        extra["input_shape"] = shape_argument("input_shape", options.pop("input_shape"))
     return build_one(registry(), spec.name, {"name": name, **options}, spec.name, *args,
                      **extra)
+
+
+def shape_argument(name: str, value: Any) -> tuple[int, ...]:
+    """A sample shape as networks take it: (C, H, W) or (D,), whole numbers above 0."""
+    if (not isinstance(value, tuple | list) or not value
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+        raise GanzooError(f"{name}: a sample shape, (C, H, W) for images or (D,) for points, "
+                          f"of whole numbers above 0 (got {value!r})")
+    return tuple(value)
 
 
 def evaluate(target: Run | str | Path | Generator, *, data: dict[str, Any] | None = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from ganzoo.interfaces import (
     Regularizer,
     Role,
     Schedule,
+    is_image_shape,
 )
 from ganzoo.kinds import KINDS, base_class
 from ganzoo.recipe import as_dict, component_options, field_names
@@ -173,8 +175,14 @@ def build_components(recipe: DictConfig, registry: Registry) -> Components:
     )
     components.schedules = {key: build_schedule(registry, recipe, key)
                             for key in components.optimizers}
+    for key, schedule in components.schedules.items():
+        if schedule.warmup >= recipe.train.steps:
+            raise GanzooError(f"{key}.schedule.warmup: {schedule.warmup} steps of warm-up in a "
+                              f"run of {recipe.train.steps} (train.steps): the learning rate "
+                              "would never reach its value; lower the warm-up")
     components.make_optimizer = functools.partial(build_optimizer, registry, recipe)
     check_conditioning(components, recipe)
+    check_augmentation(components, recipe)
     for role in components.roles_of_kind("discriminator"):
         multiple = networks[role].batch_multiple
         if recipe.train.batch_size % multiple:
@@ -185,6 +193,16 @@ def build_components(recipe: DictConfig, registry: Registry) -> Components:
         section = optimizer_section(recipe, key, registry)
         component_options(registry.get("optimizer", section["name"]), section, key)
     return components
+
+
+def check_augmentation(components: Components, recipe: DictConfig) -> None:
+    """An augmentation of images is refused on data that are not images."""
+    augmentation = components.augmentation
+    shape = tuple(components.shapes[components.game.primary].image_shape)
+    if augmentation is not None and augmentation.images_only and not is_image_shape(shape):
+        raise GanzooError(f"augment.name: {recipe.augment.name!r} transforms images, but "
+                          f"dataset {recipe.data.name!r} gives samples of shape {shape}; "
+                          "remove the augment section")
 
 
 def build_game(registry: Registry, recipe: DictConfig) -> Game:
@@ -291,9 +309,10 @@ def build_regularizers(recipe: DictConfig, registry: Registry,
         section = as_dict(config)
         weight, every = section.pop("weight", 1.0), section.pop("every", 1)
         role = section.pop("role", None)
-        if not isinstance(weight, int | float) or weight < 0:
-            raise GanzooError(f"{path}.weight: must be a number >= 0 (got {weight!r})")
-        if not isinstance(every, int) or every < 1:
+        if (not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0
+                or not math.isfinite(weight)):
+            raise GanzooError(f"{path}.weight: must be a finite number >= 0 (got {weight!r})")
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise GanzooError(f"{path}.every: must be a whole number >= 1 (got {every!r})")
         regularizer = build_one(registry, "regularizer", section, path)
         role = role or regularizer.player

@@ -406,6 +406,23 @@ def has_modes(dataset: Dataset) -> bool:
     return type(dataset).mode_coverage is not Dataset.mode_coverage
 
 
+def check_shapes(G: Generator, reference: Dataset) -> None:
+    """A G that takes noise makes samples of the shape it declares, and that of the data."""
+    if G.input_shape:
+        return
+    declared = tuple(G.image_shape)
+    G.eval()
+    labels = balanced_labels(2, G.num_classes) if G.conditional else None
+    made = tuple(generate(G, 2, 0, labels=labels).shape[1:])
+    if made != declared:
+        raise GanzooError(f"generator: it declares samples of shape {declared} (image_shape) "
+                          f"but makes {made}; fix its image_shape or its last layer")
+    data = reference.fields.get("x")
+    if data is not None and tuple(data.shape) != declared:
+        raise GanzooError(f"generator: its samples are {declared}, the reference data's "
+                          f"{tuple(data.shape)}; evaluate it against data of its own shape")
+
+
 def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: Registry, *,
              dataset_name: str, split_note: str = "", extra: dict | None = None,
              reference_options: dict[str, Any] | None = None,
@@ -419,6 +436,7 @@ def evaluate(G: Generator, reference: Dataset, options: EvalOptions, registry: R
     if has_modes(reference) and "modes" not in [m.name for m in metrics]:
         metrics += build_metrics(["modes"], registry)
     values_in_force = G.check_sampling_options(sampling) if sampling else {}
+    check_shapes(G, reference)
     notes = [split_note] if split_note else []
     protocol: dict[str, Any] = {
         "dataset": dataset_name, "reference_split": options.ref,

@@ -465,6 +465,10 @@ class Augmentation(ABC):
     its randomness from torch's global RNG, which checkpoints restore.
     """
 
+    #: whether it transforms images only (C, H, W): such an augmentation is refused, in one
+    #: line, on data of other shapes (2-D points)
+    images_only: bool = True
+
     @abstractmethod
     def __call__(self, x: Tensor) -> Tensor:
         """Augment a batch; gradients must flow through to ``x``."""
@@ -515,6 +519,9 @@ class Regularizer:
 
 class Schedule(ABC):
     """A learning-rate schedule: the factor the base learning rate is multiplied by."""
+
+    #: steps of warm-up before the schedule proper: one longer than the run is refused
+    warmup: int = 0
 
     @abstractmethod
     def factor(self, step: int, total_steps: int) -> float:

@@ -26,6 +26,10 @@ DEFAULT_GAME = "adversarial"
 DEFAULT_OPTIMIZER = "adam"
 
 
+#: the most D updates per G update: far above any paper's, below a step that never ends
+MAX_N_CRITIC = 1000
+
+
 @dataclass
 class TrainOptions:
     """How to train: the step loop, the optimisers, where and how often to write."""
@@ -73,6 +77,9 @@ class TrainOptions:
             positive(name, getattr(self, name))
         for name in ("lr_g", "lr_d"):
             positive(name, getattr(self, name), allow_none=True)
+        if self.n_critic > MAX_N_CRITIC:
+            raise ValueError(f"n_critic: at most {MAX_N_CRITIC} D updates per G update (got "
+                             f"{self.n_critic}); WGAN uses 5")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay: must be in [0, 1) (got {self.ema_decay!r})")
         one_of("precision", self.precision, ("fp32", "bf16"))
@@ -294,6 +301,17 @@ def compose(
                                    registry, sections)
     if notes is not None:
         notes.extend(dropped)
+    for path, (names_allowed, example) in LIST_SECTIONS.items():
+        entry = "a name or {name: ..., <options>}" if names_allowed else "{name: ..., <options>}"
+        for config, source in ((cli, "an override"), (base, where)):
+            given = OmegaConf.select(config, path, default=None)
+            if given is not None and not isinstance(given, ListConfig):
+                raise GanzooError(f"{path}: expected a list of entries, each {entry}, e.g. "
+                                  f"{example} (got {describe_value(given)}){_in(source)}")
+            for i, item in enumerate(given or []):
+                if not (isinstance(item, DictConfig) or names_allowed and isinstance(item, str)):
+                    raise GanzooError(f"{path}[{i}]: expected {entry}, e.g. {example} (got "
+                                      f"{describe_value(item)}){_in(source)}")
     try:
         for item in overrides:  # a whole section given (generator={name: ...}) replaces it
             key = item.split("=", 1)[0]
@@ -314,8 +332,12 @@ def compose(
     named += [(f"regularizers[{i}]", entry, "regularizer")
               for i, entry in enumerate(recipe.regularizers)]
     for section, config, kind in named:
-        if not isinstance(config, DictConfig):  # absent (augment), or a plain name
-            continue
+        if config is None or section in NAME_OR_MAPPING and isinstance(config, str):
+            continue  # absent (the default, or none: augment), or a bare name
+        if not isinstance(config, DictConfig):
+            raise GanzooError(f"{section}: expected a mapping {{name: ..., <options>}} naming "
+                              f"the {kind}, e.g. {{name: {example_name(registry, kind)}}} (got "
+                              f"{config!r}){_in(where)}")
         name = config.get("name")
         if not isinstance(name, str) or not name:
             raise GanzooError(
@@ -345,6 +367,26 @@ def refuse_resolvers(config: DictConfig, where: str) -> None:
                               f"to its own keys only: write the value itself{_in(where)}")
 
     walk(OmegaConf.to_container(config, resolve=False), "")
+
+
+#: the recipe's lists of components, with an example for the error that a value is no list
+# (whether an entry may be a bare name, an example)
+LIST_SECTIONS = {"regularizers": (False, "[{name: r1, weight: 10}]"),
+                 "train.loggers": (True, "[tensorboard] or [{name: wandb, project: my-gans}]"),
+                 "eval.metrics": (True, "[fid, kid] or [{name: pr, k: 5}]")}
+#: sections that may also be written as the component's bare name
+NAME_OR_MAPPING = ("eval.extractor",)
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, DictConfig):
+        return "a mapping"
+    return f"{value!r}"
+
+
+def example_name(registry: Registry, kind: str) -> str:
+    members = registry.all(kind)
+    return members[0].name if members else "..."
 
 
 def played_game(base: DictConfig, cli: DictConfig) -> str:

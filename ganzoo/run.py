@@ -257,10 +257,11 @@ def sample(G: Generator, n: int, labels: Any = None, seed: int = 0,
     """n samples of any generator (see :meth:`Run.sample`)."""
     import torch
 
-    from ganzoo.sampling import class_labels, generate
+    from ganzoo.sampling import check_fits_in_memory, class_labels, generate
 
-    if n <= 0:
-        raise GanzooError(f"n: must be greater than 0 (got {n})")
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise GanzooError(f"n: the number of samples, a whole number greater than 0 (got {n!r})")
+    check_fits_in_memory(n, tuple(G.image_shape), "n")
     options = G.check_sampling_options({"truncation": truncation})
     if labels is None or isinstance(labels, int | str):
         chosen = class_labels(G, n, labels)

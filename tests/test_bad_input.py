@@ -160,3 +160,87 @@ def test_conditional_and_name_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "mlp")
     one_line_error(capsys, ["run", QUICK, f"train.run_dir={tmp_path / 'r'}"],
                    "Disabled or broken plugins, which may give it: mlp")
+
+
+# ---- round three: the newer surfaces (augment, regularizers, schedules, loggers, the API) -----
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["regularizers={name: r1}"], "regularizers: expected a list of entries, each {name: ..., "
+                                  "<options>}, e.g. [{name: r1, weight: 10}] (got a mapping)"),
+    (["regularizers=r1"], "regularizers: expected a list of entries"),
+    (["regularizers=3"], "regularizers: expected a list of entries"),
+    (["regularizers=[r1]"], "regularizers[0]: expected {name: ..., <options>}"),
+    (["train.loggers={name: kit_recorder}"], "train.loggers: expected a list of entries, each "
+                                             "a name or {name: ..., <options>}"),
+    (["train.loggers=5"], "train.loggers: expected a list of entries"),
+    (["train.loggers=[5]"], "train.loggers[0]: expected a name or {name: ..., <options>}"),
+    (["eval.metrics=fid"], "eval.metrics: expected a list of entries"),
+    (["optim_g.schedule=linear"], "optim_g.schedule: expected a mapping {name: ..., <options>} "
+                                  "naming the schedule"),
+    (["optim_d.schedule=3"], "optim_d.schedule: expected a mapping"),
+    (["augment={name: diffaugment}"], "augment.name: 'diffaugment' transforms images, but "
+                                      "dataset 'gaussian_mixture' gives samples of shape (2,)"),
+    (["augment={name: adaptive, target: 2}"], "augment.target: E[sign(D(x))] lies in [-1, 1]"),
+    (["augment={name: adaptive, target: .nan}"], "augment.target: E[sign(D(x))] lies in [-1, 1] "
+                                                 "(got nan)"),
+    (["regularizers=[{name: r1, every: true}]"], "regularizers[0].every: must be a whole number "
+                                                 ">= 1 (got True)"),
+    (["regularizers=[{name: r1, weight: .inf}]"], "regularizers[0].weight: must be a finite "
+                                                  "number >= 0 (got inf)"),
+    (["regularizers=[{name: gradient_penalty, target: -1}]"], "regularizers[0].target: a "
+                                                              "gradient norm"),
+    (["optim_g.schedule={name: linear, warmup: 100}"], "optim_g.schedule.warmup: 100 steps of "
+                                                       "warm-up in a run of 2 (train.steps)"),
+    (["train.n_critic=1000000000"], "train.n_critic: at most 1000 D updates per G update"),
+    (["optim_d.lr=.nan"], "optim_d.lr: must be finite (got nan)"),
+    (["train.ema_decay=.inf"], "train.ema_decay: must be in [0, 1) (got inf)"),
+    (["data.std=${oc.env:STD}"], "data.std: '${oc.env:STD}' calls a resolver"),
+    (["train.init_from=/nonexistent/run"], "train.init_from: '/nonexistent/run' does not exist"),
+    (["train.freeze_d=-1"], "train.freeze_d: must be 0 (off) or positive (got -1)"),
+])
+def test_round_three_recipe_mistakes_are_one_line_and_write_nothing(overrides, expected,
+                                                                    tmp_path, capsys):
+    run = tmp_path / "run"
+    one_line_error(capsys, ["run", QUICK, *TINY, *overrides, f"train.run_dir={run}"], expected)
+    assert not run.exists()
+
+
+def api_cases(run: Path) -> list:
+    import ganzoo
+
+    def G(shape):
+        return ganzoo.build("generator", "mlp", image_shape=shape)
+
+    class Narrow(type(G((2,)))):
+        def forward(self, z, labels=None):
+            return super().forward(z, labels)[:, :1]
+
+    narrow = G((2,))
+    narrow.__class__ = Narrow
+    points = {"name": "gaussian_mixture"}
+    return [
+        (lambda: ganzoo.train(123), "recipe: a recipe file's path, a shipped recipe's name"),
+        (lambda: ganzoo.train(None), "(got NoneType)"),
+        (lambda: ganzoo.train("quickstart", overrides="train.steps=3"), "overrides: a list"),
+        (lambda: ganzoo.load_run(5), "path: a run folder's path (got int)"),
+        (lambda: ganzoo.load_run(run).sample(10**11), "n: 100000000000 samples of shape 2 need"),
+        (lambda: ganzoo.load_run(run).sample(2.5), "n: the number of samples, a whole number"),
+        (lambda: ganzoo.load_run(run).sample(True), "n: the number of samples"),
+        (lambda: ganzoo.build("generator", "mlp", image_shape=2), "image_shape: a sample shape"),
+        (lambda: ganzoo.build("generator", "mlp", image_shape=(2, 0)), "of whole numbers above"),
+        (lambda: ganzoo.evaluate(narrow, data=points, n=50, progress=False),
+         "generator: it declares samples of shape (2,) (image_shape) but makes (1,)"),
+        (lambda: ganzoo.evaluate(G((3,)), data=points, n=50, progress=False),
+         "generator: its samples are (3,), the reference data's (2,)"),
+        (lambda: ganzoo.to_pil(torch.zeros(2, 3, 4, 4), scale=0), "to_pil: scale must be"),
+    ]
+
+
+def test_the_python_api_raises_one_line_ganzoo_errors_on_bad_arguments(points_run):
+    from ganzoo.errors import GanzooError
+
+    for call, expected in api_cases(points_run):
+        with pytest.raises(GanzooError) as error:
+            call()
+        message = str(error.value)
+        assert expected in message and "\n" not in message, message

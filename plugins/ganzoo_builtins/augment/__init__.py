@@ -40,6 +40,8 @@ class AdaptiveOptions(DiffAugmentOptions):
         super().__post_init__()
         positive("interval", self.interval)
         positive("speed", self.speed)
+        if not -1 <= self.target <= 1:  # NaN fails it too
+            raise ValueError(f"target: E[sign(D(x))] lies in [-1, 1] (got {self.target!r})")
         if not 0 <= self.p <= 1:
             raise ValueError(f"p: must be in [0, 1] (got {self.p!r})")
 

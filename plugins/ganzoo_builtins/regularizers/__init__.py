@@ -17,6 +17,11 @@ from ganzoo.options import positive
 class GradientPenaltyOptions:
     target: float = 1.0  # the gradient norm the penalty pulls towards (WGAN-GP: 1)
 
+    def __post_init__(self) -> None:
+        if not self.target >= 0 or self.target == float("inf"):  # NaN fails the first test
+            raise ValueError(f"target: a gradient norm, a finite number >= 0 (got "
+                             f"{self.target!r})")
+
 
 @dataclass
 class ClipOptions:

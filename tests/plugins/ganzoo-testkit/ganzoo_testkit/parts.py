@@ -118,6 +118,8 @@ class AdaptiveFlip(Augmentation):
     """Flips each sample (images left-right, points' first coordinate) with probability p;
     p rises while D is over-confident on reals (mean sign above target), falls otherwise."""
 
+    images_only = False  # it flips points too
+
     def __init__(self, p: float, target: float, rate: float):
         self.p = torch.tensor(float(p))
         self.target, self.rate = target, rate
