@@ -256,13 +256,22 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     if path.is_dir():
         raise GanzooError(f"'{path}' is a folder, not a recipe file. Pass the path of a .yaml "
                           "recipe or a shipped recipe's name, for example quickstart.")
+    return compose(read_recipe_file(path), overrides, where=str(path), registry=registry,
+                   notes=notes)
+
+
+def read_recipe_file(path: Path) -> DictConfig:
+    """A recipe file's mapping, or one line saying why it is none (not YAML, a YAML tag such as
+    ``!!python/object``, which is never constructed, or not a mapping)."""
     try:
         from_file = OmegaConf.load(path)
+    except UnicodeDecodeError:
+        raise GanzooError(f"{path}: not a text file; a recipe is YAML") from None
     except Exception as exc:  # yaml's parser errors carry the line and column
         raise GanzooError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(from_file, DictConfig):
         raise GanzooError(f"{path}: a recipe is a mapping of sections (generator, data, ...)")
-    return compose(from_file, overrides, where=str(path), registry=registry, notes=notes)
+    return from_file
 
 
 def compose(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganzoo.engine.runs import RunFolder, read_json_lines
 from ganzoo.errors import GanzooError
@@ -124,10 +124,10 @@ class Run:
     @functools.cached_property
     def recipe(self) -> DictConfig:
         """The resolved recipe the run was trained with (read once)."""
-        from ganzoo.recipe import compose
+        from ganzoo.recipe import compose, read_recipe_file
 
-        return compose(OmegaConf.load(self.folder.recipe_path), where=str(self.folder.recipe_path),
-                       registry=self.registry)
+        path = self.folder.recipe_path
+        return compose(read_recipe_file(path), where=str(path), registry=self.registry)
 
     @property
     def metrics(self) -> list[dict[str, Any]]:

@@ -244,3 +244,48 @@ def test_the_python_api_raises_one_line_ganzoo_errors_on_bad_arguments(points_ru
             call()
         message = str(error.value)
         assert expected in message and "\n" not in message, message
+
+
+DAMAGES = {
+    "a metrics line that is a list": ("metrics.jsonl", "append", '[1, 2, 3]\n',
+                                      "metrics.jsonl' line 2 is not a record"),
+    "a metrics line that is a string": ("metrics.jsonl", "append", '"text"\n',
+                                        "metrics.jsonl' line 2 is not a record"),
+    "a metrics step that is not a number": ("metrics.jsonl", "append", '{"step": "x"}\n',
+                                            "metrics.jsonl' line 2 is not a record"),
+    "a binary metrics file": ("metrics.jsonl", "write", b"\x89\xe1\x00\xff" * 40,
+                              "metrics.jsonl' is not a text file of JSON lines"),
+    "an eval file that is no JSON": ("checkpoints/step_0000002.eval.json", "write", "{not json",
+                                     "step_0000002.eval.json: cannot be read as a saved "
+                                     "evaluation"),
+    "an eval file of the wrong shape": ("checkpoints/step_0000002.eval.json", "write",
+                                        '{"metrics": 5}', "does not hold saved evaluations"),
+    "a recipe that is no YAML": ("recipe.yaml", "write", "train: [\n",
+                                 "recipe.yaml: not valid YAML: line 2, column 1"),
+    "a recipe with a YAML tag": ("recipe.yaml", "write", "train: !!python/object:os.system x\n",
+                                 "recipe.yaml: not valid YAML: line 1, column 8: could not "
+                                 "determine a constructor for the tag"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_report_and_compare_of_a_damaged_run_are_one_line(damage, command, points_run,
+                                                         tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(points_run, run)
+    name, how, content, expected = DAMAGES[damage]
+    path = run / name
+    if how == "append":
+        path.write_text(path.read_text() + content)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    before = path.read_bytes()
+    argv = [command, str(run)] + (["--out", str(tmp_path / "r.html")] if command == "report"
+                                  else [])
+    if command == "compare" and name == "recipe.yaml":
+        argv = ["report", str(run), "--out", str(tmp_path / "r.html")]  # compare reads no recipe
+    one_line_error(capsys, argv, expected)
+    assert path.read_bytes() == before and not (tmp_path / "r.html").exists()

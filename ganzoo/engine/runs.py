@@ -169,14 +169,24 @@ def read_json_lines(path: Path) -> list[dict[str, Any]]:
     skipped; a damaged line before it is an error naming it."""
     if not path.exists():
         return []
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise GanzooError(f"'{path}' is not a text file of JSON lines (it holds binary data); "
+                          "restore it from a copy or move it away") from None
+    lines = [line for line in text.splitlines() if line.strip()]
     records = []
     for number, line in enumerate(lines, 1):
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             if number == len(lines):
                 break
             raise GanzooError(f"'{path}' line {number} is not valid JSON; fix or delete that "
                               "line") from None
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool):
+            raise GanzooError(f"'{path}' line {number} is not a record (a JSON object whose "
+                              "'step' is a whole number); fix or delete that line")
+        records.append(record)
     return records
