@@ -194,3 +194,33 @@ def test_logger_contract(component, tmp_path, monkeypatch):
     logger.log_evaluation({"fid": 12.0, "modes_covered": 3, "note": "text is not logged"}, 2)
     logger.close()
     assert any(tmp_path.iterdir()), "the logger wrote nothing into the run folder"
+
+
+def test_wandb_online_without_a_network_logs_offline_within_seconds(tmp_path, monkeypatch,
+                                                                   capsys):
+    """wandb.init in online mode with no network waits minutes, then fails: the logger tries
+    the server for a few seconds and logs offline instead, with a warning."""
+    import socket
+    import time
+
+    pytest.importorskip("wandb")
+    import wandb
+
+    from ganzoo_builtins.loggers import writers
+
+    def no_network(address, timeout=None):
+        raise OSError(101, "Network is unreachable")
+
+    modes = []
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(wandb, "init", lambda **kwargs: modes.append(kwargs["mode"]) or None)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    logger = build_one(REGISTRY, "logger", {"name": "wandb", "mode": "online"},
+                       "train.loggers[0]")
+    started = time.perf_counter()
+    logger.open(tmp_path, {}, 0)
+    assert time.perf_counter() - started < writers.REACH_TIMEOUT + 2
+    assert modes == ["offline"]
+    err = capsys.readouterr().err
+    assert "api.wandb.ai:443 cannot be reached (Network is unreachable)" in err
+    assert "logging offline" in err and err.count("\n") == 1

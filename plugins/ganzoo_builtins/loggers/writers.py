@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,6 +48,29 @@ class TensorBoardLogger(Logger):
             self.writer.close()
 
 
+#: seconds to wait for the W&B server before logging offline (wandb.init itself would wait
+#: minutes, then fail)
+REACH_TIMEOUT = 3.0
+
+
+def wandb_server() -> str:
+    return os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai"
+
+
+def unreachable(url: str, timeout: float = REACH_TIMEOUT) -> str | None:
+    """Why the server at ``url`` cannot be reached within ``timeout`` seconds; None if it can."""
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    host, port = parsed.hostname or url, parsed.port or (80 if parsed.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return f"{host}:{port} cannot be reached ({exc.strerror or type(exc).__name__})"
+    return None
+
+
 class WandbLogger(Logger):
     """One W&B run per run folder: its id is kept in the folder (wandb_run_id), so that a
     resumed run continues the same W&B run."""
@@ -64,9 +88,16 @@ class WandbLogger(Logger):
             run_id = uuid.uuid4().hex[:12]  # W&B run ids: letters and digits
             id_file.write_text(run_id + "\n")
         o = self.options
+        mode = o.mode or os.environ.get("WANDB_MODE") or "online"
+        if mode == "online" and (problem := unreachable(wandb_server())) is not None:
+            from ganzoo.console import warn
+
+            warn(f"wandb: {problem}; logging offline into {run_dir / 'wandb'} instead (upload it "
+                 "later with 'wandb sync')")
+            mode = "offline"
         self.run = wandb.init(project=o.project, entity=o.entity, name=o.name or run_dir.name,
                               id=run_id, resume="allow", dir=str(run_dir), config=dict(recipe),
-                              mode=o.mode)
+                              mode=mode)
 
     def log_metrics(self, values: Mapping[str, float], step: int) -> None:
         self.run.log({k: v for k, v in values.items() if k not in SKIPPED}, step=step)
