@@ -514,10 +514,22 @@ def save_result(result: dict, path: Path) -> Path:
     saved there already, as the first free ``step_0000030.2.eval.json``, ``.3.``...: every
     evaluation of a checkpoint is kept, each with its protocol. Written atomically and
     never over another file; the path written."""
+    path = Path(path)
+    try:
+        return _save_result_file(result, path)
+    except OSError as exc:  # a full disk, a read-only folder: nothing half-written stays
+        from ganzoo.files import write_failure
+
+        raise GanzooError(f"{path}: the evaluation could not be saved "
+                          f"({write_failure(exc, path.parent)}); nothing was written beside "
+                          "the checkpoint: free space or make the folder writable, then run "
+                          "it again") from None
+
+
+def _save_result_file(result: dict, path: Path) -> Path:
     import os
     import tempfile
 
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)

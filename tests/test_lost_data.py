@@ -365,3 +365,29 @@ def test_a_misspelt_ganzoo_variable_is_named_with_the_nearest(monkeypatch, capsy
     err = capsys.readouterr().err
     assert "$GANZOO_CAHCE is set, but ganzoo reads no such variable; did you mean " \
            "$GANZOO_CACHE?" in err
+
+
+@pytest.mark.parametrize("fault", ["disk full", "read-only folder"])
+def test_an_evaluation_that_cannot_be_saved_is_one_line_and_leaves_nothing(
+        fault, tmp_path, capsys, monkeypatch):
+    import os
+    import tempfile
+
+    run = tmp_path / "run"
+    assert main(["run", "quickstart", "train.steps=10", f"train.run_dir={run}"]) == 0
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+
+    def refuse(*args, **kwargs):
+        if fault == "disk full":
+            raise OSError(28, "No space left on device")
+        raise PermissionError(13, "Permission denied")
+
+    if fault == "disk full":
+        monkeypatch.setattr(os, "link", refuse)
+        monkeypatch.setattr(os, "replace", refuse)
+    else:
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    expected = "No space left on device" if fault == "disk full" else "Permission denied"
+    line = one_line_error(capsys, ["eval", str(run), "--n", "200"], expected)
+    assert "the evaluation could not be saved" in line
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
