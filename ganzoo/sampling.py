@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.components import build_one
+from ganzoo.console import warn
 from ganzoo.engine.checkpoint import (
     CheckpointStore,
     load_checkpoint,
@@ -32,7 +33,9 @@ def load_generator(target: str | Path, registry: Registry, use_ema: bool = True,
     """
     path = Path(target)
     if path.is_dir():
-        state, path, _ = CheckpointStore(path / "checkpoints").latest_good()
+        state, path, problems = CheckpointStore(path / "checkpoints").latest_good()
+        for problem in problems:  # never a silent fall-back to an older checkpoint
+            warn(f"{problem} Using the older {path.name} instead.")
     else:
         state = load_checkpoint(path)
     if "recipe" not in state or "roles" not in state:

@@ -391,3 +391,23 @@ def test_an_evaluation_that_cannot_be_saved_is_one_line_and_leaves_nothing(
     line = one_line_error(capsys, ["eval", str(run), "--n", "200"], expected)
     assert "the evaluation could not be saved" in line
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("a pickle payload ran",))
+
+
+def test_an_unsafe_newest_checkpoint_is_named_with_the_one_used(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["run", "quickstart", "train.steps=20", "train.checkpoint_every=10",
+                 f"train.run_dir={run}"]) == 0
+    newest = run / "checkpoints" / "step_0000020.pt"
+    torch.save({"step": 20, "payload": Payload()}, newest)
+    capsys.readouterr()
+    for argv in (["sample", str(run), "--n", "4", "--out", str(tmp_path / "s.npz")],
+                 ["export", str(run), "--out", str(tmp_path / "export")]):
+        assert main(argv) == 0
+        out, err = capsys.readouterr()
+        assert "a pickle payload ran" not in out + err
+        assert "step_0000020.pt" in err and "Using the older step_0000010.pt instead" in err, err
