@@ -1,20 +1,30 @@
 """Taking a trained generator out of ganzoo: safetensors weights, a config, the recipe and a
-model card, laid out as a Hugging Face model repository; optionally TorchScript or ONNX too.
+model card, laid out as a Hugging Face model repository (the layout huggingface_hub's
+``ModelHubMixin`` reads: config.json beside model.safetensors); optionally TorchScript or ONNX.
 
     out/
       README.md            the model card (YAML front matter as the Hub reads it)
-      config.yaml          what rebuilds G: its recipe section, sample shape, classes
-      recipe.yaml          the resolved recipe of the run
+      LICENSE.md           the terms of the weights: those of the data they were learned from
+      config.json          what rebuilds G: its recipe section, sample shape, classes
+      config.yaml          the same, as YAML
+      recipe.yaml          the resolved recipe of the run, without local paths
       model.safetensors    G's weights (the EMA weights where the run kept them)
       generator.torchscript.pt / generator.onnx   with --format torchscript / onnx
 
-``load_exported(out)`` rebuilds G from config.yaml and model.safetensors: no pickle is read.
+Nothing in it says where anything lay on the machine that trained it: the data's folders and
+every absolute path are left out, and so are the source paths torch writes into traced files.
+Every file gets the mode of a file created as usual (the umask's), so others can read it.
+
+``load_exported(out)`` rebuilds G from config.json (config.yaml in older exports) and
+model.safetensors: no pickle is read. ``from_pretrained`` also takes a Hub repo id.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import torch
@@ -26,6 +36,7 @@ from ganzoo.interfaces import Generator
 
 FORMATS = ("safetensors", "torchscript", "onnx")
 CONFIG, WEIGHTS, RECIPE, CARD = "config.yaml", "model.safetensors", "recipe.yaml", "README.md"
+CONFIG_JSON, LICENSE = "config.json", "LICENSE.md"
 FORMAT_FILES = {"torchscript": "generator.torchscript.pt", "onnx": "generator.onnx"}
 EXPORT_VERSION = 1
 
@@ -62,15 +73,20 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
     role = checkpoint_state.get("primary", "generator")
     state = {"step": int(checkpoint_state["step"]), "role": role,
              "has_ema": (checkpoint_state.get("ema") or {}).get(role) is not None}
+    recipe, left_out = shareable(OmegaConf.to_container(run.recipe, resolve=True))
+    check_portable(left_out, role)
     staging = make_staging(out)
     try:
         files = [save_weights(G, staging / WEIGHTS),
-                 save_config(G, run, state, weights, staging / CONFIG)]
-        OmegaConf.save(run.recipe, staging / RECIPE, resolve=True)
+                 *save_config(export_config(G, recipe, state, weights), staging)]
+        OmegaConf.save(OmegaConf.create(recipe), staging / RECIPE)
         files.append(staging / RECIPE)
         if format != "safetensors":
             files.append(save_traced(G, format, staging / FORMAT_FILES[format]))
-        files.append(write_card(run, G, state, weights, files, staging / CARD))
+        terms = data_terms(recipe["data"], run.registry)
+        files.append(write_text(licence_text(terms), staging / LICENSE))
+        files.append(write_text(model_card(run, G, state, weights, files, recipe, left_out,
+                                           terms), staging / CARD))
         publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -85,15 +101,17 @@ def check_target(out: Path) -> None:
 
 def make_staging(out: Path) -> Path:
     """A new hidden folder beside ``out``, where the export is written before it is published
-    whole: two exports into one folder at once can then never mix their files."""
-    import tempfile
+    whole: two exports into one folder at once can then never mix their files. Made by mkdir,
+    so that it gets the umask's mode (mkdtemp's 0700 would hide the export from others)."""
+    import secrets
 
+    staging = out.parent / f".{out.name}.{secrets.token_hex(8)}"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        staging.mkdir(parents=True)
     except OSError as exc:
         raise GanzooError(f"--out {out}: cannot create it ({exc.strerror or exc}); choose a "
                           "writable place") from None
+    return staging
 
 
 def publish(staging: Path, out: Path) -> None:
@@ -101,13 +119,49 @@ def publish(staging: Path, out: Path) -> None:
     line, when another export filled ``out`` meanwhile."""
     import os
 
-    os.chmod(staging, 0o755)  # mkdtemp makes it 0700; the export is for others to read
     try:
         os.rename(staging, out)  # atomic; replaces an empty folder, never a filled one
     except OSError as exc:
         raise GanzooError(f"--out {out}: another export filled it while this one was being "
                           f"written ({exc.strerror or exc}); nothing of this one was left "
                           "there: choose a new folder") from None
+
+
+def is_local_path(value: Any) -> bool:
+    """Whether ``value`` is an absolute path (POSIX, Windows or ~), which means something only
+    on the machine that wrote it."""
+    return isinstance(value, str) and bool(value) and (
+        PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()
+        or value.startswith("~"))
+
+
+#: data options that name where the data lies: root, root_a, root_b, ... at any depth
+DATA_FOLDER = re.compile(r"root(_\w+)?")
+
+
+def shareable(recipe: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The resolved recipe without what means something only on this machine, and the keys
+    left out: the data's folders (``data.root``, ``data.base.root``, ...), named by the data
+    set's name alone, and every absolute path (``train.run_dir``, ...)."""
+    left_out: list[str] = []
+
+    def local(path: str, key: str, value: Any) -> bool:
+        found = (path.startswith("data.") and bool(DATA_FOLDER.fullmatch(key))
+                 or is_local_path(value))
+        if found:
+            left_out.append(path)
+        return found
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, dict):
+            items = ((f"{path}.{k}" if path else str(k), str(k), v) for k, v in value.items())
+            return {key: walk(v, where) for where, key, v in items if not local(where, key, v)}
+        if isinstance(value, list):
+            items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+            return [walk(v, where) for where, v in items if not local(where, "", v)]
+        return value
+
+    return walk(recipe, ""), left_out
 
 
 #: the sections whose values decide what a checkpoint's networks are
@@ -131,21 +185,36 @@ def check_same_run(run: Any, state: dict[str, Any], checkpoint: str | Path | Non
                               "it from its own run folder")
 
 
+def check_portable(left_out: list[str], role: str) -> None:
+    """Refuse a generator whose own options hold a local path: rebuilt elsewhere without it,
+    it would not be the generator that was trained."""
+    for key in left_out:
+        if key.startswith(f"{role}.") or key.startswith(f"{role}["):
+            raise GanzooError(f"{key}: a path on this machine, which an export cannot carry "
+                              "elsewhere; only a generator whose options rebuild it anywhere "
+                              "can be exported")
+
+
 def save_weights(G: Generator, path: Path) -> Path:
-    from safetensors.torch import save_file
+    """G's tensors as safetensors, written by a plain open (safetensors' own save_file makes
+    its file 0600, whatever the umask)."""
+    from safetensors.torch import save
 
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in G.state_dict().items()}
-    save_file(tensors, str(path), metadata={"format": "pt", "library": "ganzoo"})
+    path.write_bytes(save(tensors, metadata={"format": "pt", "library": "ganzoo"}))
     return path
 
 
-def save_config(G: Generator, run: Any, state: dict[str, Any], weights: str, path: Path) -> Path:
+def export_config(G: Generator, recipe: dict[str, Any], state: dict[str, Any],
+                  weights: str) -> dict[str, Any]:
+    """What rebuilds G: the generator's recipe section (a registered component and its
+    options), its shapes and classes, and where its weights came from."""
     import ganzoo
 
-    config = {
+    return {
         "ganzoo_export": EXPORT_VERSION,
         "ganzoo_version": ganzoo.__version__,
-        "generator": OmegaConf.to_container(run.recipe[state["role"]], resolve=True),
+        "generator": recipe[state["role"]],
         "role": state["role"],  # the game's role this generator played
         "image_shape": list(G.image_shape),
         # a G with an input takes images of this shape in place of z
@@ -158,7 +227,17 @@ def save_config(G: Generator, run: Any, state: dict[str, Any], weights: str, pat
         "step": state["step"],
         "output_range": [-1, 1],
     }
-    OmegaConf.save(OmegaConf.create(config), path)
+
+
+def save_config(config: dict[str, Any], folder: Path) -> list[Path]:
+    """config.json (what the Hub's libraries read) and config.yaml, the same content."""
+    write_text(json.dumps(config, indent=2) + "\n", folder / CONFIG_JSON)
+    OmegaConf.save(OmegaConf.create(config), folder / CONFIG)
+    return [folder / CONFIG_JSON, folder / CONFIG]
+
+
+def write_text(text: str, path: Path) -> Path:
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -172,12 +251,14 @@ def example_inputs(G: Generator, n: int = 2) -> tuple[Tensor, ...]:
 
 
 def save_traced(G: Generator, format: str, path: Path) -> Path:
-    """G traced with a batch dimension free to vary: TorchScript or ONNX."""
+    """G traced with a batch dimension free to vary: TorchScript or ONNX, without the source
+    file paths torch records while tracing."""
     sampler = Sampler(G).eval()
     inputs = example_inputs(G)
     with torch.no_grad():
         if format == "torchscript":
             torch.jit.trace(sampler, inputs).save(str(path))
+            drop_debug_records(path)
             return path
         try:
             import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
@@ -186,21 +267,41 @@ def save_traced(G: Generator, format: str, path: Path) -> Path:
                               "pip install 'ganzoo[onnx]'") from None
         batch = torch.export.Dim("batch")
         names = ["images" if G.input_shape else "z", "labels"][:len(inputs)]
-        torch.onnx.export(sampler, inputs, str(path), input_names=names,
-                          output_names=["samples"], dynamo=True, verbose=False,
-                          external_data=False,
-                          dynamic_shapes=tuple({0: batch} for _ in inputs))
+        program = torch.onnx.export(sampler, inputs, input_names=names,
+                                    output_names=["samples"], dynamo=True, verbose=False,
+                                    dynamic_shapes=tuple({0: batch} for _ in inputs))
+    graphs = [program.model.graph, *program.model.functions.values()]
+    for node in (node for graph in graphs for node in graph.all_nodes()):
+        node.metadata_props.pop("pkg.torch.onnx.stack_trace", None)  # source paths, lines
+    program.save(str(path), external_data=False)
     return path
+
+
+def drop_debug_records(path: Path) -> None:
+    """Rewrite a TorchScript archive without its ``.debug_pkl`` records: they hold the source
+    ranges (absolute file paths) of the traced code, and loading does not need them."""
+    import os
+    import zipfile
+
+    kept = path.with_name(f".{path.name}.kept")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(kept, "w") as target:
+        for record in source.infolist():
+            if not record.filename.endswith(".debug_pkl"):
+                target.writestr(record, source.read(record))
+    os.replace(kept, path)
 
 
 def is_export(folder: Path) -> bool:
     """Whether ``folder`` looks like an export (its config and weights are there)."""
-    return (folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()
+    has_config = (folder / CONFIG_JSON).is_file() or (folder / CONFIG).is_file()
+    return has_config and (folder / WEIGHTS).is_file()
 
 
 def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
-    """The generator of an export folder, in eval mode: built from config.yaml by the
-    registered component it names, its weights read from model.safetensors."""
+    """The generator of an export folder, in eval mode: built from config.json (config.yaml in
+    older exports) by the registered component it names, its weights read from
+    model.safetensors."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from ganzoo.components import build_one
@@ -208,70 +309,211 @@ def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
     from ganzoo.plugins import load_registry_with_warnings as registry
 
     folder = Path(folder)
-    for name in (CONFIG, WEIGHTS):
-        if not (folder / name).is_file():
-            raise GanzooError(f"'{folder}' is not a ganzoo export (no {name} in it)")
-    config = OmegaConf.load(folder / CONFIG)
+    if not (folder / CONFIG_JSON).is_file() and not (folder / CONFIG).is_file():
+        raise GanzooError(f"'{folder}' is not a ganzoo export (no {CONFIG_JSON} in it)")
+    if not (folder / WEIGHTS).is_file():
+        raise GanzooError(f"'{folder}' is not a ganzoo export (no {WEIGHTS} in it)")
+    config, where = read_config(folder)
     num_classes = config.get("num_classes")
-    extra = {"input_shape": tuple(config.input_shape)} if config.get("input_shape") else {}
-    G = build_one(registry(), "generator", config.generator, f"{folder / CONFIG}: generator",
-                  tuple(config.image_shape), num_classes, **extra)
-    load_weights(G, load_file(str(folder / WEIGHTS)), "generator", folder / WEIGHTS)
+    extra = {"input_shape": tuple(config["input_shape"])} if config.get("input_shape") else {}
+    G = build_one(registry(), "generator", config["generator"], f"{where}: generator",
+                  tuple(config["image_shape"]), num_classes, **extra)
+    try:
+        weights = load_file(str(folder / WEIGHTS))
+    except (SafetensorError, OSError) as exc:
+        raise GanzooError(f"'{folder / WEIGHTS}': not a safetensors file ({first_line(exc)}); "
+                          "export the run again") from None
+    load_weights(G, weights, "generator", folder / WEIGHTS)
     return G.to(device).eval()
 
 
-def write_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
-               files: list[Path], path: Path) -> Path:
-    path.write_text(model_card(run, G, state, weights, files), encoding="utf-8")
-    return path
+def read_config(folder: Path) -> tuple[dict[str, Any], Path]:
+    """An export's config (config.json, else config.yaml), checked for what rebuilding G
+    reads, and the file it came from."""
+    import yaml
+
+    path = folder / CONFIG_JSON
+    try:
+        if path.is_file():
+            config = json.loads(path.read_text(encoding="utf-8"))
+        else:  # OmegaConf's loader is a safe one: a tag that would build an object is refused
+            path = folder / CONFIG
+            config = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    except (ValueError, OSError, yaml.YAMLError) as exc:
+        raise GanzooError(f"'{path}': not a readable config ({first_line(exc)}); export the "
+                          "run again") from None
+    if not isinstance(config, dict) or not isinstance(config.get("generator"), dict):
+        raise GanzooError(f"'{path}': no 'generator' section naming the generator to build; "
+                          "export the run again")
+    shapes = [config.get("image_shape"), config.get("input_shape") or [1]]
+    if not all(isinstance(s, list) and s and all(type(d) is int and d > 0 for d in s)
+               for s in shapes):
+        raise GanzooError(f"'{path}': image_shape and input_shape must be lists of positive "
+                          f"integers (got {shapes[0]!r}, {config.get('input_shape')!r}); "
+                          "export the run again")
+    return config, path
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+#: a Hugging Face Hub repo id, org/name (a path that exists here is read as a folder first)
+REPO_ID = re.compile(r"\w(?:[\w.-]*\w)?/\w(?:[\w.-]*\w)?")
+
+
+def from_pretrained(folder_or_repo_id: str | Path, *, revision: str | None = None,
+                    cache_dir: str | Path | None = None, local_files_only: bool = False,
+                    device: str = "cpu") -> Generator:
+    """The generator of an export: a folder, or the Hub repo id (``org/name``) it was
+    uploaded to, read from the local Hugging Face cache where it is there (downloaded
+    otherwise, unless offline or ``local_files_only``). Repo ids need huggingface_hub."""
+    folder = export_folder(folder_or_repo_id, revision=revision, cache_dir=cache_dir,
+                           local_files_only=local_files_only)
+    return load_exported(folder, device)
+
+
+def export_folder(source: str | Path, *, revision: str | None = None,
+                  cache_dir: str | Path | None = None, local_files_only: bool = False) -> Path:
+    """The local folder that holds the export ``source``: itself where it exists here (or is
+    no repo id), else the snapshot of that Hub repo (HF_HUB_OFFLINE=1: from the cache)."""
+    path = Path(source)
+    if path.exists() or not REPO_ID.fullmatch(str(source)):
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise GanzooError(f"'{source}': no such folder here; to read it from the Hugging Face "
+                          "Hub, install the hub extra: pip install 'ganzoo[hub]'") from None
+    import ganzoo
+
+    try:
+        return Path(snapshot_download(
+            str(source), revision=revision, cache_dir=cache_dir,
+            local_files_only=local_files_only, allow_patterns=[CONFIG_JSON, CONFIG, WEIGHTS],
+            library_name="ganzoo", library_version=ganzoo.__version__))
+    except (OSError, ValueError) as exc:  # not cached and offline, no such repo, bad id
+        raise GanzooError(f"'{source}': no such folder here, and the Hugging Face Hub repo "
+                          f"could not be read ({first_line(exc)}); check the name, or "
+                          "download it while online") from None
+
+
+def data_terms(data: dict[str, Any], registry: Any) -> list[tuple[str, str]]:
+    """(name, terms) of the data set and of every data set nested in its options (a
+    ``base: {name: ...}`` it is made from), as their plugins state them."""
+    terms = []
+    for section in nested_sections(data):
+        try:
+            component = registry.get("dataset", section["name"])
+        except GanzooError:  # an option that only looks like a data set
+            continue
+        terms.append((section["name"], component.licence
+                      or "not stated by the dataset's plugin: check the data's terms"))
+    return terms
+
+
+def nested_sections(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, dict):
+        return []
+    own = [value] if isinstance(value.get("name"), str) else []
+    return own + [s for v in value.values() for s in nested_sections(v)]
+
+
+def licence_text(terms: list[tuple[str, str]]) -> str:
+    """LICENSE.md: the weights are under the terms of the data they were learned from."""
+    return "\n".join([
+        "# Terms of these weights", "",
+        "These weights were learned from the data below; use them only as its terms allow:",
+        "", *[f"- `{name}`: {text}" for name, text in terms], "",
+        "ganzoo, the code that builds and runs this generator, is under the MIT licence; that "
+        "licence covers the code, not these weights or the data.", ""])
+
+
+def front_matter(recipe: dict[str, Any], role: str, G: Generator,
+                 terms: list[tuple[str, str]]) -> str:
+    """The card's YAML header as the Hub reads it: library, licence, tags, pipeline."""
+    import yaml
+
+    from ganzoo.interfaces import is_image_shape
+
+    data = recipe["data"]["name"]
+    names = "-".join(dict.fromkeys(name for name, _ in terms)) or data
+    header: dict[str, Any] = {
+        "library_name": "ganzoo",
+        "license": "other",  # the data's terms, which no licence id of the Hub names
+        "license_name": re.sub(r"[^a-z0-9]+", "-", f"{names}-data-terms".lower()),
+        "license_link": LICENSE,
+        "tags": ["gan", "ganzoo", f"generator-{recipe[role]['name']}", f"dataset-{data}"],
+    }
+    if is_image_shape(tuple(G.image_shape)):
+        header["pipeline_tag"] = ("image-to-image" if G.input_shape
+                                  else "image-generation" if G.conditional
+                                  else "unconditional-image-generation")
+    return yaml.safe_dump(header, sort_keys=False, default_flow_style=None, width=100)
 
 
 def model_card(run: Any, G: Generator, state: dict[str, Any], weights: str,
-               files: list[Path]) -> str:
-    """README.md: what the model is, what it was trained on, how well it does, how to load it."""
-    recipe = run.recipe
-    data = OmegaConf.to_container(recipe.data, resolve=True)
-    component = run.registry.get("dataset", data["name"])
+               files: list[Path], recipe: dict[str, Any], left_out: list[str],
+               terms: list[tuple[str, str]]) -> str:
+    """README.md: what the model is, what it was trained on, how well it does, how to load it.
+    ``recipe``: the resolved recipe without its local paths (``left_out``)."""
     from ganzoo.interfaces import is_image_shape
 
+    data = recipe["data"]
     conditional = f", conditional on {G.num_classes} classes" if G.conditional else ""
     role = state["role"]
-    tags = ["gan", "ganzoo", f"generator-{recipe[role].name}", f"dataset-{data['name']}"]
-    images = is_image_shape(tuple(G.image_shape))
     shape = "x".join(map(str, G.image_shape))
-    output = f"images of shape {shape} in [-1, 1]" if images else f"points of shape {shape}"
-    task = ("image-to-image" if G.input_shape else "image-generation" if G.conditional
-            else "unconditional-image-generation")
-    pipeline = [f"pipeline_tag: {task}"] if images else []
+    output = (f"images of shape {shape} in [-1, 1]" if is_image_shape(tuple(G.image_shape))
+              else f"points of shape {shape}")
     data_options = ", ".join(f"{k}={v}" for k, v in data.items() if k != "name")
     ema = weights == "ema" and state["has_ema"]
-    others = [r for r in run.registry.get("game", recipe.game.name).roles if r != role]
+    others = [r for r in run.registry.get("game", recipe["game"]["name"]).roles if r != role]
     takes = (f"images of shape {'x'.join(map(str, G.input_shape))} in [-1, 1]" if G.input_shape
              else G.latent_description())
+    train = recipe["train"]
+    players = ", ".join(f"{r} `{recipe[r]['name']}`" for r in others)
+    source = f"the EMA of G (decay {train['ema_decay']})" if ema else "G itself"
     lines = [
-        "---", "library_name: ganzoo", f"tags: [{', '.join(tags)}]", *pipeline, "---", "",
+        "---", front_matter(recipe, role, G, terms).rstrip(), "---", "",
         f"# {run.name}", "",
-        f"A GAN generator trained with ganzoo: {role} `{recipe[role].name}` of game "
-        f"`{recipe.game.name}` ({', '.join(f'{r} `{recipe[r].name}`' for r in others)}), "
-        f"loss `{recipe.loss.name}`, on `{data['name']}`{conditional}. It maps "
-        f"{takes} to {output}.", "",
+        f"A GAN generator trained with ganzoo: {role} `{recipe[role]['name']}` of game "
+        f"`{recipe['game']['name']}` ({players}), loss `{recipe['loss']['name']}`, on "
+        f"`{data['name']}`{conditional}. It maps {takes} to {output}.", "",
         "## Training", "",
-        f"- data: `{data['name']}` ({data_options})",
-        f"- steps: {state['step']:,} at batch size {recipe.train.batch_size}, "
-        f"seed {recipe.train.seed}",
-        f"- weights: {f'the EMA of G (decay {recipe.train.ema_decay})' if ema else 'G itself'}",
-        "- the full resolved recipe is `recipe.yaml`: `ganzoo run recipe.yaml` trains it again", "",
+        f"- data: `{data['name']}` ({data_options})" if data_options else
+        f"- data: `{data['name']}`",
+        f"- steps: {state['step']:,} at batch size {train['batch_size']}, seed {train['seed']}",
+        f"- weights: {source}",
+        "- the full resolved recipe is `recipe.yaml`: `ganzoo run recipe.yaml` trains it again",
+        *local_lines(left_out), "",
         "## Evaluation", "", *evaluation_lines(run), "",
         "## Data licence", "",
-        component.licence or "not stated by the dataset's plugin: check the data's terms.", "",
-        "## Use", "", "```python", "import ganzoo", "",
-        "G = ganzoo.load_exported('.')   # this folder",
+        *[f"- `{name}`: {text}" for name, text in terms], "",
+        "These weights were learned from that data: use them only as its terms allow "
+        f"(`{LICENSE}`). ganzoo's MIT licence covers its code, not these weights.", "",
+        "## Use", "", "```python", "import ganzoo",
+        "from ganzoo.interfaces import Generator", "",
+        "G = Generator.from_pretrained('.')   # this folder, or the Hub repo id 'org/name'",
+        "G = ganzoo.load_exported('.')   # the same, from a folder",
         *use_lines(G),
         "```", "",
+        "A Hub repo id needs `pip install 'ganzoo[hub]'`; with `HF_HUB_OFFLINE=1` it is read "
+        "from the local Hugging Face cache.", "",
         *format_lines(files), "", "## Files", "",
         *[f"- `{f.name}`" for f in files], f"- `{CARD}`", "",
     ]
     return "\n".join(lines)
+
+
+def local_lines(left_out: list[str]) -> list[str]:
+    """What the recipe lost with its local paths, and how to give it back."""
+    if not left_out:
+        return []
+    keys = ", ".join(f"`{key}`" for key in left_out)
+    data = [key for key in left_out if key.startswith("data.")]
+    again = f" (give {' '.join(f'`{key}=...`' for key in data)} to train again)" if data else ""
+    return [f"- left out of `recipe.yaml` as local to the machine that trained it: {keys}"
+            f"{again}"]
 
 
 def use_lines(G: Generator) -> list[str]:
@@ -308,7 +550,8 @@ def evaluation_lines(run: Any) -> list[str]:
         lines += ["| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
                   for k, v in evaluation["metrics"].items()]
-        protocol = ", ".join(f"{k}: {v}" for k, v in evaluation["protocol"].items())
+        shown, _ = shareable(evaluation["protocol"])  # without local paths
+        protocol = ", ".join(f"{k}: {v}" for k, v in shown.items())
         lines += ["", f"Protocol: {protocol}.",
                   *[f"Note: {n}" for n in evaluation.get("notes", [])]]
     return lines

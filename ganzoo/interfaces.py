@@ -149,6 +149,24 @@ class Generator(nn.Module, ABC):
     #: the sampling options in force (inside a ``sampling`` block); empty outside one
     sampling_values: Mapping[str, Any] = {}
 
+    @classmethod
+    def from_pretrained(cls, folder_or_repo_id: str | Path, *, revision: str | None = None,
+                        cache_dir: str | Path | None = None, local_files_only: bool = False,
+                        device: str = "cpu") -> Generator:
+        """The generator of a ``ganzoo export`` folder, or of the Hugging Face Hub repo id
+        (``org/name``) it was uploaded to, in eval mode: config.json and model.safetensors, as
+        huggingface_hub's ``ModelHubMixin.from_pretrained`` reads them. A repo id needs the
+        ``hub`` extra and is read from the local cache where it is there (``HF_HUB_OFFLINE=1``:
+        only from it). Called on a subclass, it refuses an export of another class."""
+        from ganzoo.exports import from_pretrained
+
+        G = from_pretrained(folder_or_repo_id, revision=revision, cache_dir=cache_dir,
+                            local_files_only=local_files_only, device=device)
+        if not isinstance(G, cls):
+            raise GanzooError(f"'{folder_or_repo_id}': holds a {type(G).__name__}, not a "
+                              f"{cls.__name__}; load it with Generator.from_pretrained")
+        return G
+
     @contextlib.contextmanager
     def sampling(self, **options: Any) -> Iterator[Generator]:
         """``with G.sampling(truncation=0.7): ...``: sample with these options (declared in
