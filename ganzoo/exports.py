@@ -88,6 +88,12 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
         files.append(write_text(model_card(run, G, state, weights, files, recipe, left_out,
                                            terms), staging / CARD))
         publish(staging, out)
+    except OSError as exc:  # a full disk, a folder made read-only: nothing half-written stays
+        from ganzoo.files import write_failure
+
+        raise GanzooError(f"--out '{out}': the export could not be written "
+                          f"({write_failure(exc, out.parent)}); nothing was written there: "
+                          "free space or choose another folder") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out / f.name for f in files]
@@ -323,8 +329,26 @@ def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
     except (SafetensorError, OSError) as exc:
         raise GanzooError(f"'{folder / WEIGHTS}': not a safetensors file ({first_line(exc)}); "
                           "export the run again") from None
+    check_weights_file(weights, G, folder / WEIGHTS)
     load_weights(G, weights, "generator", folder / WEIGHTS)
     return G.to(device).eval()
+
+
+def check_weights_file(weights: dict[str, Any], G: Generator, path: Path) -> None:
+    """Weights as ganzoo writes them: each tensor of the generator's own dtype (float32
+    weights, not float64 or a quantized int8), and every number finite."""
+    import torch
+
+    own = G.state_dict()
+    for name, tensor in weights.items():
+        expected = own[name].dtype if name in own else tensor.dtype
+        if tensor.dtype != expected:
+            raise GanzooError(f"'{path}': {name} is {str(tensor.dtype).removeprefix('torch.')}, "
+                              f"but the generator's is {str(expected).removeprefix('torch.')} "
+                              "(ganzoo writes them as they are): export the run again")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise GanzooError(f"'{path}': {name} holds NaN or infinite values; these weights "
+                              "cannot sample: export a checkpoint from before the run diverged")
 
 
 def read_config(folder: Path) -> tuple[dict[str, Any], Path]:
@@ -345,6 +369,14 @@ def read_config(folder: Path) -> tuple[dict[str, Any], Path]:
     if not isinstance(config, dict) or not isinstance(config.get("generator"), dict):
         raise GanzooError(f"'{path}': no 'generator' section naming the generator to build; "
                           "export the run again")
+    version = config.get("ganzoo_export", EXPORT_VERSION)
+    if not isinstance(version, int) or version > EXPORT_VERSION:
+        raise GanzooError(f"'{path}': export format {version!r}, newer than the {EXPORT_VERSION} "
+                          f"this ganzoo {ganzoo_version()} reads; upgrade ganzoo "
+                          "(pip install -U ganzoo)")
+    from ganzoo.recipe import refuse_resolvers
+
+    refuse_resolvers(OmegaConf.create(config), str(path))  # a received file never reads the env
     shapes = [config.get("image_shape"), config.get("input_shape") or [1]]
     if not all(isinstance(s, list) and s and all(type(d) is int and d > 0 for d in s)
                for s in shapes):
@@ -352,6 +384,12 @@ def read_config(folder: Path) -> tuple[dict[str, Any], Path]:
                           f"integers (got {shapes[0]!r}, {config.get('input_shape')!r}); "
                           "export the run again")
     return config, path
+
+
+def ganzoo_version() -> str:
+    import ganzoo
+
+    return ganzoo.__version__
 
 
 def first_line(exc: BaseException) -> str:

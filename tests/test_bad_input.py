@@ -289,3 +289,67 @@ def test_report_and_compare_of_a_damaged_run_are_one_line(damage, command, point
         argv = ["report", str(run), "--out", str(tmp_path / "r.html")]  # compare reads no recipe
     one_line_error(capsys, argv, expected)
     assert path.read_bytes() == before and not (tmp_path / "r.html").exists()
+
+
+def damaged_export(case: str, folder: Path) -> None:
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    weights, config = folder / "model.safetensors", folder / "config.json"
+    if case == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[:len(weights.read_bytes()) // 2])
+    elif case in ("float64 weights", "int8 weights", "NaN weights"):
+        tensors = load_file(str(weights))
+        change = {"float64 weights": lambda t: t.double(),
+                  "int8 weights": lambda t: t.to(torch.int8),
+                  "NaN weights": lambda t: torch.full_like(t, float("nan"))}[case]
+        save_file({k: change(v) for k, v in tensors.items()}, str(weights))
+    elif case == "a config that is a list":
+        config.write_text("[1, 2]")
+    elif case == "a config lacking image_shape":
+        values = json.loads(config.read_text())
+        del values["image_shape"]
+        config.write_text(json.dumps(values))
+    elif case == "a future format":
+        values = json.loads(config.read_text())
+        config.write_text(json.dumps({**values, "ganzoo_export": 99}))
+    elif case == "a config reading the environment":
+        values = json.loads(config.read_text())
+        values["generator"]["latent_std"] = "${oc.env:HOME}"
+        config.write_text(json.dumps(values))
+    else:  # the older config.yaml alone: not YAML, or a tag
+        config.unlink()
+        text = {"a YAML config that is no YAML": "a: [\n",
+                "a YAML config with a tag": "generator: !!python/object/apply:os.system [ls]\n"}
+        (folder / "config.yaml").write_text(text[case])
+
+
+EXPORT_DAMAGES = {
+    "truncated weights": "model.safetensors': not a safetensors file",
+    "float64 weights": "is float64, but the generator's is float32",
+    "int8 weights": "is int8, but the generator's is float32",
+    "NaN weights": "holds NaN or infinite values",
+    "a config that is a list": "config.json': no 'generator' section",
+    "a config lacking image_shape": "image_shape and input_shape must be lists",
+    "a future format": "export format 99, newer than the 1 this ganzoo",
+    "a config reading the environment": "generator.latent_std: '${oc.env:HOME}' calls a resolver",
+    "a YAML config that is no YAML": "config.yaml': not a readable config",
+    "a YAML config with a tag": "could not determine a constructor for the tag",
+}
+
+
+@pytest.mark.parametrize("case", EXPORT_DAMAGES)
+def test_load_exported_of_a_damaged_or_foreign_export_is_one_line(case, points_run, tmp_path):
+    import ganzoo
+    from ganzoo.errors import GanzooError
+
+    folder = tmp_path / "export"
+    ganzoo.export(points_run, folder)
+    damaged_export(case, folder)
+    with pytest.raises(GanzooError) as error:
+        ganzoo.load_exported(folder)
+    message = str(error.value)
+    assert EXPORT_DAMAGES[case] in message and "\n" not in message, message
+    home = os.environ.get("HOME") or "/nonexistent-home"
+    assert home not in message.replace(str(tmp_path), "")  # no environment value echoed

@@ -411,3 +411,20 @@ def test_an_unsafe_newest_checkpoint_is_named_with_the_one_used(tmp_path, capsys
         out, err = capsys.readouterr()
         assert "a pickle payload ran" not in out + err
         assert "step_0000020.pt" in err and "Using the older step_0000010.pt instead" in err, err
+
+
+def test_an_export_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys,
+                                                                   monkeypatch):
+    from ganzoo import exports
+
+    run = tmp_path / "run"
+    assert main(["run", "quickstart", "train.steps=10", f"train.run_dir={run}"]) == 0
+
+    def full(text, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exports, "write_text", full)
+    out = tmp_path / "model"
+    one_line_error(capsys, ["export", str(run), "--out", str(out)],
+                   "the export could not be written (No space left on device)")
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["run"]
