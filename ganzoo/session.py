@@ -7,6 +7,7 @@ Under torchrun every rank runs this; rank 0 alone creates the run folder and pri
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
                 "raise train.steps to continue it")
             return None
         warned = list(components.dataset.warnings)
-        with stop_on_signals(trainer):
+        with stop_on_signals(trainer), writes_to(run.path):
             result = train_with_progress(trainer, options.steps,
                                          console if dist.is_main else None)
         if result.stopped_by:
@@ -123,6 +124,24 @@ def run_recipe(recipe: DictConfig, registry: Registry, name: str, console: Conso
         if run is not None:
             run.unlock()
         distributed.teardown(dist)
+
+
+@contextlib.contextmanager
+def writes_to(run_dir: Path):
+    """A write into the run folder that fails (made read-only, a full disk) ends the run in one
+    line; a checkpoint is written whole or not at all, so the earlier ones stay usable."""
+    from ganzoo.files import CheckpointWriteError, write_failure
+
+    try:
+        yield
+    except CheckpointWriteError:
+        raise
+    except OSError as exc:
+        where = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+        raise GanzooError(f"run folder '{run_dir}': a write{where} failed "
+                          f"({write_failure(exc, run_dir)}); the checkpoints written before it "
+                          f"are kept: make the folder writable or free space, then: ganzoo "
+                          f"resume {run_dir}") from None
 
 
 def resume_run(run_dir: str | Path, overrides: list[str] | tuple[str, ...], registry: Registry,

@@ -428,3 +428,28 @@ def test_an_export_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, cap
     one_line_error(capsys, ["export", str(run), "--out", str(out)],
                    "the export could not be written (No space left on device)")
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_run_folder_made_read_only_mid_run_is_one_line_and_keeps_its_checkpoints(
+        tmp_path, capsys, monkeypatch):
+    """Simulated (as root, chmod does not stop a write): metrics.jsonl refuses writes from
+    step 30, after the checkpoints of steps 10 and 20."""
+    from ganzoo.engine import runs
+
+    real_log = runs.RunFolder.log
+
+    def log(self, record):
+        if record["step"] >= 30:
+            raise PermissionError(13, "Permission denied", str(self.metrics_path))
+        real_log(self, record)
+
+    monkeypatch.setattr(runs.RunFolder, "log", log)
+    run = tmp_path / "run"
+    line = one_line_error(capsys, ["run", "quickstart", "train.steps=40", "train.log_every=10",
+                                   "train.checkpoint_every=10", f"train.run_dir={run}"],
+                          "a write '")
+    assert "metrics.jsonl' failed (Permission denied)" in line and "ganzoo resume" in line
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "step_0000010.pt", "step_0000020.pt"]
+    monkeypatch.setattr(runs.RunFolder, "log", real_log)
+    assert main(["resume", str(run)]) == 0  # the earlier checkpoints are usable
