@@ -30,11 +30,18 @@ from ganzoo.summary import BOOKKEEPING, differing_keys, format_value, summarize,
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
 DASHES = ("", "6 3", "2 2", "8 3 2 3")
-#: curves drawn together, in this order; every other logged value gets a chart of its own
-GROUPS = (("losses", ("d_loss", "g_loss")),
-          ("mean D(x) and D(G(z))", ("d_real", "d_fake")),
-          ("mean raw scores of D on real and generated", ("score_real", "score_fake")))
+#: curves drawn together, in this order, with the title of their value axis; every other
+#: logged value gets a chart of its own, its value axis titled with its name
+GROUPS = (("losses", ("d_loss", "g_loss"), "loss"),
+          ("mean D(x) and D(G(z))", ("d_real", "d_fake"), "mean D output"),
+          ("mean raw scores of D on real and generated", ("score_real", "score_fake"),
+           "mean score"))
 TIMELINE_FRAMES = 8
+#: the font size of the charts' tick labels and axis titles (px), and an upper bound of a
+#: character's width in it (DejaVu Sans's digits, the widest of the usual sans-serif fonts, are
+#: 0.64 em): the margins are made wide enough for the labels, so that none is clipped
+CHART_FONT = 11
+CHAR_WIDTH = 0.65 * CHART_FONT
 
 
 #: the tag that marks a page as a report of ours: only a file holding it is ever replaced
@@ -182,30 +189,32 @@ def curves(runs: list[Run]) -> str:
               if k not in BOOKKEEPING and isinstance(v, int | float)]
     names = list(dict.fromkeys(logged))
     charts, grouped = [], set()
-    for title, keys in GROUPS:
+    for title, keys, quantity in GROUPS:
         present = [k for k in keys if k in names]
         if present:
-            charts.append(chart(title, runs, tables, present))
+            charts.append(chart(title, runs, tables, present, quantity))
             grouped.update(present)
     for name in names:
         if name not in grouped:
-            charts.append(chart(name, runs, tables, [name]))
+            charts.append(chart(name, runs, tables, [name], name))
     if any(row.get("images_per_s") for rows in tables for row in rows):
-        charts.append(chart("images per second", runs, tables, ["images_per_s"]))
+        charts.append(chart("images per second", runs, tables, ["images_per_s"], "images/s"))
     during = [[e["metrics"] for e in r.evaluations if e["source"] == "training"] for r in runs]
     evaluated = list(dict.fromkeys(k for rows in during for row in rows for k, v in row.items()
                                    if k not in ("step", "score") and isinstance(v, int | float)))
     for name in evaluated:
-        charts.append(chart(f"evaluation during training: {name}", runs, during, [name]))
+        charts.append(chart(f"evaluation during training: {name}", runs, during, [name],
+                            name))
     if not charts:
         return "<p>Nothing was logged.</p>"
     return f"<div class=charts>{''.join(charts)}</div>"
 
 
 def chart(title: str, runs: list[Run], tables: list[list[dict[str, Any]]],
-          keys: list[str], width: int = 560, height: int = 260) -> str:
-    """An SVG line chart of ``keys`` against the step, for every run. One run: a colour per
-    key; several runs: a colour per run and a dash pattern per key."""
+          keys: list[str], quantity: str, width: int = 560, height: int = 260) -> str:
+    """An SVG line chart of ``keys`` against the step, for every run, its axes titled "step"
+    and ``quantity``. One run: a colour per key; several runs: a colour per run and a dash
+    pattern per key."""
     series = []
     for i, rows in enumerate(tables):
         for j, key in enumerate(keys):
@@ -222,9 +231,16 @@ def chart(title: str, runs: list[Run], tables: list[list[dict[str, Any]]],
           and math.isfinite(y)]
     if not ys:
         return ""
-    left, right, top, bottom = 60, 12, 28, 34
     x0, x1 = min(xs), max(max(xs), min(xs) + 1)
     y0, y1 = nice_range(min(ys), max(ys))
+    y_ticks = [(tick, format_value(float(tick))) for tick in ticks(y0, y1)]
+    x_ticks = [(tick, f"{int(tick):,}") for tick in ticks(x0, x1, whole=True)]
+    # room for the value axis's title, then its widest tick label; on the right, for half of
+    # the last step label, centred on the plot's edge
+    title_room = CHART_FONT + 8
+    left = round(title_room + 6 + max(text_width(label) for _, label in y_ticks) + 6)
+    right = max(12, round(text_width(x_ticks[-1][1]) / 2 + 4)) if x_ticks else 12
+    top, bottom = 28, 2 * CHART_FONT + 20
 
     def px(x: float) -> float:
         return left + (x - x0) / (x1 - x0) * (width - left - right)
@@ -233,15 +249,20 @@ def chart(title: str, runs: list[Run], tables: list[list[dict[str, Any]]],
         return top + (y1 - y) / (y1 - y0) * (height - top - bottom)
 
     parts = [f'<text x="{left}" y="16" class=title>{esc(title)}</text>']
-    for tick in ticks(y0, y1):
+    for tick, label in y_ticks:
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{py(tick):.1f}" '
                      f'y2="{py(tick):.1f}" class=grid />'
                      f'<text x="{left - 6}" y="{py(tick) + 4:.1f}" class=ytick>'
-                     f"{esc(format_value(float(tick)))}</text>")
-    for tick in ticks(x0, x1):
+                     f"{esc(label)}</text>")
+    for tick, label in x_ticks:
         parts.append(f'<text x="{px(tick):.1f}" y="{height - bottom + 16}" class=xtick>'
-                     f"{int(tick):,}</text>")
-    parts.append(f'<text x="{width - right}" y="{height - 4}" class=xlabel>step</text>')
+                     f"{esc(label)}</text>")
+    middle_x, middle_y = (left + width - right) / 2, (top + height - bottom) / 2
+    parts.append(f'<text class="axis-title" data-axis="x" x="{middle_x:.1f}" '
+                 f'y="{height - 6}">step</text>')
+    parts.append(f'<text class="axis-title" data-axis="y" x="{title_room - 4}" '
+                 f'y="{middle_y:.1f}" transform="rotate(-90 {title_room - 4} {middle_y:.1f})">'
+                 f"{esc(quantity)}</text>")
     for label, colour, dash, points in series:
         for segment in segments(points):
             coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in segment)
@@ -260,6 +281,11 @@ def chart(title: str, runs: list[Run], tables: list[list[dict[str, Any]]],
            f'role="img" aria-label="{esc(title)}">{"".join(parts)}</svg>')
     return f'<figure class=chart data-chart="{esc(title)}">{svg}<div class=legend>{legend}</div>' \
            "</figure>"
+
+
+def text_width(text: str) -> float:
+    """An upper bound of the width of a chart label in pixels."""
+    return len(text) * CHAR_WIDTH
 
 
 def segments(points: list[tuple[float, Any]]) -> list[list[tuple[float, float]]]:
@@ -282,10 +308,11 @@ def nice_range(low: float, high: float) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """About ``count`` round values between low and high (1, 2 or 5 times a power of ten)."""
+def ticks(low: float, high: float, count: int = 5, whole: bool = False) -> list[float]:
+    """About ``count`` round values between low and high (1, 2 or 5 times a power of ten);
+    ``whole``: whole numbers only (steps), so that no two ticks read the same."""
     span = high - low
-    raw = span / count
+    raw = max(span / count, 1.0) if whole else span / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.ceil(low / step) * step
@@ -342,7 +369,7 @@ figcaption{font-size:13px;color:#555}
 .chart svg{background:#fcfcfc;border:1px solid #eee}
 .title{font-weight:600;font-size:13px}.grid{stroke:#e6e6e6}
 .ytick{font-size:11px;text-anchor:end;fill:#555}.xtick{font-size:11px;text-anchor:middle;fill:#555}
-.xlabel{font-size:11px;text-anchor:end;fill:#555}
+.axis-title{font-size:11px;text-anchor:middle;fill:#333}
 .legend{font-size:12px;display:flex;flex-wrap:wrap;gap:12px;max-width:560px}
 .legend svg{margin-right:4px;vertical-align:middle}
 .pair{display:flex;gap:18px;flex-wrap:wrap}.note{color:#8a5a00}

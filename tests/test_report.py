@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -106,3 +107,68 @@ def test_report_and_compare_refuse_what_is_no_run(tmp_path, capsys):
     assert main(["compare", str(tmp_path)]) == 2
     assert "is not a ganzoo run folder" in capsys.readouterr().err
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+
+
+# ---- the charts: axis titles, and no label outside the chart -----------------------------------
+
+#: an upper bound of a label's width per character at the charts' 11px (DejaVu Sans's digits,
+#: the widest of the usual sans-serif fonts, are 0.64 em)
+LABEL_CHAR_PX = 7.2
+
+
+def charts_of(rows: list[dict]) -> dict[str, str]:
+    """The report's charts of one run that logged ``rows``, by title."""
+    from ganzoo.report import curves
+
+    run = SimpleNamespace(name="run", metrics=rows, evaluations=[])
+    html = curves([run])
+    return dict(re.findall(r'<figure class=chart data-chart="([^"]+)">(.*?)</figure>', html, re.S))
+
+
+def texts(svg: str) -> list[tuple[dict[str, str], str]]:
+    """Every <text> element: its attributes and its text."""
+    found = []
+    for attributes, text in re.findall(r"<text ([^>]*)>([^<]*)</text>", svg):
+        pairs = re.findall(r'([\w-]+)=(?:"([^"]*)"|(\S+))', attributes)
+        found.append(({k: a or b for k, a, b in pairs}, text))
+    return found
+
+
+def long_run() -> list[dict]:
+    """20,000 steps of losses and BEGAN's M and k_t, small values with many digits."""
+    return [{"step": s, "d_loss": 0.5 - s * 1e-5, "g_loss": -0.000123 + s * 1e-8,
+             "M": 0.3 - s * 4e-6, "k_t": s * 2.3e-6, "images_per_s": 800.0}
+            for s in range(100, 20_001, 100)]
+
+
+def test_the_charts_title_both_axes():
+    charts = charts_of(long_run())
+    assert {"losses", "M", "k_t", "images per second"} <= set(charts)
+    expected = {"losses": "loss", "M": "M", "k_t": "k_t", "images per second": "images/s"}
+    for title, quantity in expected.items():
+        titles = {attrs.get("data-axis"): text for attrs, text in texts(charts[title])
+                  if attrs.get("class") == "axis-title"}
+        assert titles == {"x": "step", "y": quantity}, title
+
+
+def test_no_tick_label_reaches_past_the_chart():
+    for title, svg in charts_of(long_run()).items():
+        width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
+        labels = texts(svg)
+        x_ticks = [(float(a["x"]), t) for a, t in labels if a.get("class") == "xtick"]
+        last_x, last = max(x_ticks)
+        assert last == "20,000", title
+        # x tick labels are centred on their tick: the last one's right half fits too
+        assert last_x + len(last) * LABEL_CHAR_PX / 2 <= width, title
+        # y tick labels end at their x, and start right of the rotated axis title
+        y_title = next(a for a, _ in labels if a.get("data-axis") == "y")
+        for a, text in labels:
+            if a.get("class") == "ytick":
+                assert float(a["x"]) - len(text) * LABEL_CHAR_PX >= float(y_title["x"]) + 4, \
+                    (title, text)
+
+
+def test_a_short_run_has_no_two_step_ticks_alike():
+    charts = charts_of([{"step": s, "d_loss": 1.0 / s, "g_loss": 0.5} for s in (1, 2, 3)])
+    steps = [t for a, t in texts(charts["losses"]) if a.get("class") == "xtick"]
+    assert steps == ["1", "2", "3"]
