@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import html
-from pathlib import Path
 from typing import Any
 
 #: the evaluations shown, newest last
@@ -32,7 +31,8 @@ def run_html(run: Any) -> str:
             f"{k} {number(v)}" for k, v in e["metrics"].items() if k != "step"))
             for e in evaluations]
         parts.append(table(["evaluation", "metrics"], rows))
-    picture = newest_picture(run.folder.samples_dir, run.path)
+    pictures = run.folder.sample_pictures()
+    picture = pictures[-1] if pictures else None
     if picture is not None:
         encoded = base64.b64encode(picture.read_bytes()).decode("ascii")
         parts.append(f'<div><img src="data:image/png;base64,{encoded}" width="{PICTURE_WIDTH}"'
@@ -48,15 +48,6 @@ def what_it_trains(run: Any) -> str:
         return describe(run.recipe, run.registry)
     except Exception:  # a recipe this install cannot compose: show the card without it
         return "(its recipe cannot be read with the plugins installed here)"
-
-
-def newest_picture(folder: Path, run_dir: Path) -> Path | None:
-    """The newest sample PNG that is a regular file inside the run folder (a link to a file
-    elsewhere is never read)."""
-    inside = run_dir.resolve()
-    candidates = [p for p in sorted(folder.glob("step_*.png"))
-                  if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(inside)]
-    return candidates[-1] if candidates else None
 
 
 def table(header: list[str], rows: list[tuple[Any, Any]]) -> str:

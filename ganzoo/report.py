@@ -174,7 +174,7 @@ def timeline(run: Run) -> str:
     """The sample pictures at up to TIMELINE_FRAMES steps, first and last included."""
     from ganzoo.plots import evenly, step_of
 
-    frames = evenly(sorted(run.folder.samples_dir.glob("step_*.png")), TIMELINE_FRAMES)
+    frames = evenly(run.folder.sample_pictures(), TIMELINE_FRAMES)
     if not frames:
         return f"<h3>{esc(run.name)}</h3><p>No sample pictures.</p>"
     figures = "".join(f'<figure><img alt="samples at step {step_of(p)}" src="{data_uri(p)}">'

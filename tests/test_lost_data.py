@@ -453,3 +453,18 @@ def test_a_run_folder_made_read_only_mid_run_is_one_line_and_keeps_its_checkpoin
         "step_0000010.pt", "step_0000020.pt"]
     monkeypatch.setattr(runs.RunFolder, "log", real_log)
     assert main(["resume", str(run)]) == 0  # the earlier checkpoints are usable
+
+
+def test_a_sample_picture_linking_outside_the_run_is_never_embedded_in_a_report(tmp_path):
+    import ganzoo
+
+    run = tmp_path / "run"
+    assert main(["run", "quickstart", "train.steps=10", f"train.run_dir={run}"]) == 0
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"SECRET-BYTES" * 10)
+    (run / "samples" / "step_9999999.png").symlink_to(secret)
+    page = Path(ganzoo.write_report([ganzoo.load_run(run)], tmp_path / "r.html")).read_text()
+    import base64
+
+    assert base64.b64encode(secret.read_bytes())[:40].decode() not in page
+    assert "step 9,999,999" not in page and "step 10" in page

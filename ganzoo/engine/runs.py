@@ -105,6 +105,13 @@ class RunFolder:
     def sample_path(self, step: int) -> Path:
         return self.samples_dir / f"step_{step:07d}.png"
 
+    def sample_pictures(self) -> list[Path]:
+        """The sample pictures, oldest first: regular files inside the run folder only (a link
+        to a file elsewhere is never read, so a report never embeds what is not the run's)."""
+        inside = self.path.resolve()
+        return [p for p in sorted(self.samples_dir.glob("step_*.png"))
+                if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(inside)]
+
     def log(self, record: dict[str, Any]) -> None:
         """Append one JSON line to metrics.jsonl (NaN and infinities written as null)."""
         with open(self.metrics_path, "a", encoding="utf-8") as f:
