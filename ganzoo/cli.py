@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "z's Gaussian entries beyond T std are drawn again (BigGAN's trick)")
     p.add_argument("--class", dest="label", metavar="K",
                    help="conditional G: class K, or 'all' for every class equally (default)")
+    p.add_argument("--text", action="append", metavar="CAPTION",
+                   help="a G conditioned on text: draw what CAPTION says (given several "
+                        "times, the samples take the captions in turn)")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.set_defaults(handler="ganzoo.commands.sample:sample")
@@ -166,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="ganzoo.commands.evaluate:evaluate_checkpoint")
 
     p = sub.add_parser("interpolate", help="write a latent-walk grid",
-                       description="Each row walks (spherically) from one random z to another.")
+                       description="Each row walks (spherically) from one random z to another; "
+                                   "with --code K, each row walks latent code K of a generator "
+                                   "with codes (InfoGAN), all else fixed.")
     p.add_argument("target", help="a run folder or a checkpoint .pt file")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--out", required=True, help="the PNG file to write")
@@ -178,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(BigGAN's truncation trick; a sampling option of G)")
     p.add_argument("--class", dest="label", metavar="K",
                    help="conditional G: walk within class K (default: row r in class r mod K)")
+    p.add_argument("--code", type=int, metavar="K",
+                   help="traverse latent code K (from 0) in the columns: each category of a "
+                        "categorical code, --steps values from -2 to 2 of a continuous one")
     p.add_argument("--no-ema", action="store_true", help="use G's raw weights, not the EMA")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler="ganzoo.commands.sample:interpolate")

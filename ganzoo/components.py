@@ -63,16 +63,26 @@ class RegularizerEntry:
 
 @dataclass(frozen=True)
 class NetworkShape:
-    """What one role's network was built for: the sample shape it makes or scores, the input
-    image it takes (a generator with an input) and the class count (None: unconditional)."""
+    """What one role's network was built for: the sample shape it makes or scores (a text
+    encoder: its caption field's), the input image it takes (a generator with an input), the
+    class count (None: unconditional) and a text encoder's vocabulary."""
 
     image_shape: tuple[int, ...]
     input_shape: tuple[int, ...] | None = None
     num_classes: int | None = None
+    vocabulary: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"image_shape": list(self.image_shape), "num_classes": self.num_classes,
-                "input_shape": list(self.input_shape) if self.input_shape else None}
+        shape = {"image_shape": list(self.image_shape), "num_classes": self.num_classes,
+                 "input_shape": list(self.input_shape) if self.input_shape else None}
+        return shape if self.vocabulary is None else {**shape,
+                                                      "vocabulary": list(self.vocabulary)}
+
+    def build_args(self, kind: str) -> tuple[Any, ...]:
+        """What a network of ``kind`` is built with after its options."""
+        if kind == "text_encoder":
+            return self.image_shape, self.vocabulary
+        return self.image_shape, self.num_classes
 
 
 @dataclass
@@ -240,7 +250,20 @@ def network_shape(role: str, spec: Role, fields: dict[str, Field],
                               f"differ in size ({sizes})")
         shape = (sum(s[0] for s in shapes), *shape[1:])
     input_shape = tuple(fields[spec.input].shape) if spec.input else None
+    if spec.kind == "text_encoder":
+        return NetworkShape(shape, vocabulary=caption_vocabulary(role, names[0], fields))
     return NetworkShape(shape, input_shape, num_classes)
+
+
+def caption_vocabulary(role: str, name: str, fields: dict[str, Field]) -> tuple[str, ...]:
+    """The words of a caption field's tokens, which a text encoder is built for."""
+    field = fields[name]
+    vocabulary = getattr(field, "vocabulary", None)
+    if field.dtype != "int64" or len(field.shape) != 1 or not vocabulary:
+        raise GanzooError(f"{role}: a text encoder reads captions as tokens, but data field "
+                          f"{name!r} is {field.describe()} without a vocabulary; use a dataset "
+                          "of captions (see 'ganzoo list datasets')")
+    return tuple(vocabulary)
 
 
 def build_network(registry: Registry, recipe: DictConfig, role: str, spec: Role,
@@ -256,8 +279,8 @@ def build_network(registry: Registry, recipe: DictConfig, role: str, spec: Role,
                               f"{spec.field!r} from field {spec.input!r}; use a generator whose "
                               "build takes input_shape (see 'ganzoo list generators')")
         kwargs["input_shape"] = shape.input_shape
-    network = build_one(registry, spec.kind, section, role, shape.image_shape,
-                        shape.num_classes, **kwargs)
+    network = build_one(registry, spec.kind, section, role, *shape.build_args(spec.kind),
+                        **kwargs)
     made_input = getattr(network, "input_shape", None)
     if spec.kind == "generator" and (tuple(made_input) if made_input else None) != \
             shape.input_shape:

@@ -46,6 +46,16 @@ def ganzoo_register_discriminators(register: Register) -> None:
 
 
 @hookspec
+def ganzoo_register_text_encoders(register: Register) -> None:
+    """Register text encoders, the networks a game's role of kind ``text_encoder`` is built
+    with: ``build(options, caption_shape, vocabulary)`` returns a TextEncoder.
+
+    ``caption_shape`` is the shape (L,) of the caption field the role reads (tokens, 0 the
+    padding), ``vocabulary`` the words of its tokens 1, 2, ... as the dataset gives them.
+    """
+
+
+@hookspec
 def ganzoo_register_losses(register: Register) -> None:
     """Register losses: ``build(options)`` returns a Loss."""
 

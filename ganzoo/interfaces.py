@@ -312,6 +312,67 @@ class Discriminator(nn.Module, ABC):
         every logit, so each patch counts as one judgement."""
 
 
+class TextEncoder(nn.Module, ABC):
+    """T: captions, as tokens, -> text embeddings (N, ``embedding_dim``), the condition of a
+    text-to-image game (a role of kind ``text_encoder``).
+
+    Built as ``build(options, caption_shape, vocabulary)`` for the caption field its role
+    reads: captions of ``caption_shape[0]`` int64 tokens, 0 padding a caption out and token k
+    standing for ``vocabulary[k - 1]``. A dataset's caption field carries its vocabulary (as
+    the field's ``vocabulary`` attribute) and checkpoints record it, so that a trained run
+    turns new captions into tokens as its data did: ``tokenize`` cuts captions into words the
+    way datasets of captions do (``words``). A generator or discriminator conditioned on text
+    takes the embeddings in place of labels and sets ``text_dim`` to their length.
+    """
+
+    embedding_dim: int
+    vocabulary: tuple[str, ...]
+    max_words: int  # the caption field's length
+    # what tools that show a role's network by its sample shape read (``ganzoo show``)
+    conditional: bool = False
+    num_classes: int | None = None
+    batch_multiple: int = 1
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return (self.max_words,)
+
+    @staticmethod
+    def words(caption: str) -> list[str]:
+        """A caption's words: lower-case runs of letters and digits ("Left-leaning 7." ->
+        left, leaning, 7)."""
+        import re
+
+        return re.findall(r"[a-z0-9]+", caption.lower())
+
+    def tokenize(self, captions: Sequence[str], what: str = "text") -> Tensor:
+        """(N, max_words) tokens of ``captions``; an empty caption, one of more words than the
+        encoder takes, or words outside its vocabulary are one line naming ``what``."""
+        index = {word: k + 1 for k, word in enumerate(self.vocabulary)}
+        tokens = torch.zeros(len(captions), self.max_words, dtype=torch.long)
+        for i, caption in enumerate(captions):
+            words = self.words(str(caption))
+            if not words:
+                raise GanzooError(f"{what}: caption {caption!r} has no words; say what to "
+                                  "draw, in the words of the text encoder's vocabulary")
+            if len(words) > self.max_words:
+                raise GanzooError(f"{what}: caption {caption!r} has {len(words)} words, more "
+                                  f"than the {self.max_words} this text encoder takes; shorten it")
+            unknown = list(dict.fromkeys(w for w in words if w not in index))
+            if unknown:
+                listed = ", ".join(repr(w) for w in unknown)
+                known = ", ".join(self.vocabulary[:40]) + (
+                    ", ..." if len(self.vocabulary) > 40 else "")
+                raise GanzooError(f"{what}: {listed} not in the vocabulary of this text encoder "
+                                  f"({len(self.vocabulary)} words: {known}); use its words")
+            tokens[i, :len(words)] = torch.tensor([index[w] for w in words])
+        return tokens
+
+    @abstractmethod
+    def forward(self, tokens: Tensor) -> Tensor:
+        """(N, max_words) tokens -> (N, embedding_dim) embeddings."""
+
+
 class StepContext:
     """What a loss or a regularizer may use, besides the logits, in one network's update.
 

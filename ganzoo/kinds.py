@@ -35,6 +35,8 @@ KINDS: dict[str, Kind] = {
         Kind("discriminator", "discriminators", "ganzoo_register_discriminators",
              ("<roles>",), ("image_shape", "num_classes"),
              "ganzoo.interfaces:Discriminator"),
+        Kind("text_encoder", "text_encoders", "ganzoo_register_text_encoders", ("<roles>",),
+             ("caption_shape", "vocabulary"), "ganzoo.interfaces:TextEncoder"),
         Kind("loss", "losses", "ganzoo_register_losses", ("loss",), (),
              "ganzoo.interfaces:Loss"),
         Kind("dataset", "datasets", "ganzoo_register_datasets", ("data",), (),

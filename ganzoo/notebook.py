@@ -42,7 +42,7 @@ def run_html(run: Any) -> str:
 
 
 def what_it_trains(run: Any) -> str:
-    from ganzoo.session import describe
+    from ganzoo.recipe import describe
 
     try:
         return describe(run.recipe, run.registry)

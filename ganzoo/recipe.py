@@ -594,3 +594,23 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     for key, inner in value.items():
         items.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
     return items
+
+
+def describe(recipe: DictConfig, registry: Registry | None = None) -> str:
+    """'G=dcgan D=dcgan loss=hinge data=cifar10 augment=... regularizers=r1 optim=adam/adam';
+    a game of other roles names each (``game=cycle g_ab=resnet ...``)."""
+    from ganzoo.plugins import load_registry
+
+    game = game_sections(recipe.game.name, registry or load_registry())
+    short = {"generator": "G", "discriminator": "D"}
+    parts = [] if recipe.game.name == DEFAULT_GAME else [f"game={recipe.game.name}"]
+    parts += [f"{short.get(role, role)}={recipe[role].name}" for role in game.roles]
+    parts += [f"loss={recipe.loss.name}", f"data={recipe.data.name}"]
+    if recipe.conditional:
+        parts.append("conditional")
+    if recipe.augment is not None:
+        parts.append(f"augment={recipe.augment.name}")
+    if recipe.regularizers:
+        parts.append("regularizers=" + ",".join(r.name for r in recipe.regularizers))
+    parts.append("optim=" + "/".join(recipe[key].name for key in game.optimizers))
+    return " ".join(parts)

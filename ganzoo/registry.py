@@ -135,7 +135,7 @@ class Register:
 
 def check_roles(name: str, roles: Any) -> None:
     """A game's roles: a non-empty mapping of section names to Roles of a network kind."""
-    from ganzoo.roles import Role
+    from ganzoo.roles import NETWORK_KINDS, Role
 
     if not isinstance(roles, Mapping) or not roles:
         raise GanzooError(f"game {name!r}: register it with roles={{name: Role(...), ...}}, "
@@ -145,9 +145,10 @@ def check_roles(name: str, roles: Any) -> None:
             raise GanzooError(f"game {name!r}: role {role!r} cannot be a recipe section; use "
                               "lower-case letters, digits and '_', and not "
                               f"{', '.join(sorted(RESERVED_SECTIONS))}")
-        if not isinstance(spec, Role) or spec.kind not in ("generator", "discriminator"):
+        if not isinstance(spec, Role) or spec.kind not in NETWORK_KINDS:
+            kinds = ", ".join(repr(kind) for kind in NETWORK_KINDS)
             raise GanzooError(f"game {name!r}: role {role!r} must be a ganzoo.roles.Role "
-                              "of kind 'generator' or 'discriminator'")
+                              f"of kind {kinds}")
         section = spec.optimizer
         if (not isinstance(section, str) or not _NAME.match(section)
                 or section in RESERVED_SECTIONS or section in roles):

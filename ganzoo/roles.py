@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+#: the kinds of network a role may be (each a kind of ``ganzoo.kinds``)
+NETWORK_KINDS = ("generator", "discriminator", "text_encoder")
+
 
 @dataclass(frozen=True)
 class Role:
     """One network of a game, as the recipe's section of the same name builds it.
 
-    ``kind``: 'generator' or 'discriminator'. ``optimizer``: the recipe section of the
-    optimizer that updates it ('optim_g'); roles that name one section share one optimizer.
-    ``field``: the data field a generator makes, or the one a discriminator scores (a tuple:
-    those fields side by side on the channels, as pix2pix's D sees input and output).
+    ``kind``: 'generator', 'discriminator' or 'text_encoder' (``NETWORK_KINDS``).
+    ``optimizer``: the recipe section of the optimizer that updates it ('optim_g'); roles
+    that name one section share one optimizer.
+    ``field``: the data field a generator makes, the one a discriminator scores (a tuple:
+    those fields side by side on the channels, as pix2pix's D sees input and output), or the
+    caption field a text encoder reads.
     ``input``: a generator's input field (an image) in place of noise. ``paired``: for a
     generator with an input, whether the data's own ``field`` is the true output for that
     input (paired data, as pix2pix's), shown beside the output and measured against it.

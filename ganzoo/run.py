@@ -19,7 +19,7 @@ from ganzoo.errors import GanzooError
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from ganzoo.interfaces import Generator
+    from ganzoo.interfaces import Generator, TextEncoder
     from ganzoo.registry import Registry
 
 
@@ -85,6 +85,7 @@ class Run:
             raise GanzooError(f"'{path}' is not a ganzoo run folder (no recipe.yaml in it)")
         # (weights, checkpoint, device) -> G and its registered name
         self._generators: dict[tuple[str, str, str], tuple[Generator, str | None]] = {}
+        self._text_encoders: dict[tuple[Path, str | None], TextEncoder] = {}  # by checkpoint
 
     def __repr__(self) -> str:
         return f"Run('{self.path}', steps={self.steps})"
@@ -212,28 +213,47 @@ class Run:
 
     def sample(self, n: int, labels: Any = None, seed: int = 0, device: str | None = None,
                weights: str = "ema", checkpoint: str | Path | None = None,
-               truncation: float | None = None) -> Tensor:
+               truncation: float | None = None, text: str | Sequence[str] | None = None,
+               ) -> Tensor:
         """n samples on the CPU: images in [-1, 1] as (n, C, H, W), or points as (n, 2).
         For a conditional G, ``labels`` is a class, a sequence of n classes, or None for every
         class equally often (0, 1, ..., K-1, 0, ...). ``truncation``: a sampling option of G
-        (its ``sampling_options``), e.g. BigGAN's truncation threshold for the MLP."""
+        (its ``sampling_options``), e.g. BigGAN's truncation threshold for the MLP. ``text``:
+        for a G conditioned on text, a caption or several (the samples take them in turn),
+        embedded by the run's text encoder."""
         G, name = self._generator(weights, checkpoint, device)
         G.check_sampling_options({"truncation": truncation}, name)
-        return sample(G, n, labels, seed, truncation=truncation)
+        if text is None:
+            return sample(G, n, labels, seed, truncation=truncation)
+        check_takes_text(G, "text")
+        if labels is not None:
+            raise GanzooError("labels: a generator conditioned on text takes text, not labels; "
+                              "leave labels out")
+        target = self.checkpoint_target(checkpoint)
+        if (target, device) not in self._text_encoders:
+            self._text_encoders[target, device] = load_text_encoder(target, self.registry,
+                                                                    device or "auto")
+        embeddings = text_embeddings(self._text_encoders[target, device], text, n, "text")
+        return sample(G, n, None, seed, truncation=truncation, text=embeddings)
 
     def interpolate(self, rows: int = 8, steps: int = 10, seed: int = 0, label: Any = None,
                     device: str | None = None, weights: str = "ema",
                     checkpoint: str | Path | None = None,
-                    truncation: float | None = None) -> Tensor:
+                    truncation: float | None = None, code: int | None = None) -> Tensor:
         """A latent walk, as ``ganzoo interpolate``: rows x steps images (row after row) on the
-        CPU, each row from one random z to another (its ends drawn with ``truncation``)."""
-        from ganzoo.sampling import interpolation_grid
+        CPU, each row from one random z to another (its ends drawn with ``truncation``). With
+        ``code`` K, a traversal of latent code K of a generator with codes (InfoGAN), as
+        ``--code K``: each row walks the code with all else fixed, through every category
+        of a categorical code (one column each), or ``steps`` values from -2 to 2."""
+        from ganzoo.sampling import code_traversal, interpolation_grid
 
         if rows <= 0 or steps < 2:
             raise GanzooError("rows must be at least 1 and steps at least 2")
         G, name = self._generator(weights, checkpoint, device)
         options = G.check_sampling_options({"truncation": truncation}, name)
         with G.sampling(**options):
+            if code is not None:
+                return code_traversal(G, code, rows, steps, seed, label)[0]
             return interpolation_grid(G, rows, steps, seed, label)
 
 
@@ -253,8 +273,9 @@ class Run:
 
 
 def sample(G: Generator, n: int, labels: Any = None, seed: int = 0,
-           truncation: float | None = None) -> Tensor:
-    """n samples of any generator (see :meth:`Run.sample`)."""
+           truncation: float | None = None, text: Tensor | None = None) -> Tensor:
+    """n samples of any generator (see :meth:`Run.sample`); ``text``: the n text embeddings
+    of a G conditioned on text (see ``text_embeddings``)."""
     import torch
 
     from ganzoo.sampling import check_fits_in_memory, class_labels, generate
@@ -263,6 +284,9 @@ def sample(G: Generator, n: int, labels: Any = None, seed: int = 0,
         raise GanzooError(f"n: the number of samples, a whole number greater than 0 (got {n!r})")
     check_fits_in_memory(n, tuple(G.image_shape), "n")
     options = G.check_sampling_options({"truncation": truncation})
+    if text is not None:
+        with G.sampling(**options):
+            return generate(G, n, seed, labels=text)
     if labels is None or isinstance(labels, int | str):
         chosen = class_labels(G, n, labels)
     else:
@@ -273,3 +297,52 @@ def sample(G: Generator, n: int, labels: Any = None, seed: int = 0,
             raise GanzooError(f"labels: expected {n} classes from 0 to {G.num_classes - 1}")
     with G.sampling(**options):
         return generate(G, n, seed, labels=chosen)
+
+
+def check_takes_text(G: Generator, what: str) -> None:
+    """A G conditioned on text sets ``text_dim`` (see ``ganzoo.interfaces.TextEncoder``)."""
+    if not getattr(G, "text_dim", 0):
+        raise GanzooError(f"{what}: this generator is not conditioned on text; leave "
+                          f"{what} out")
+
+
+def load_text_encoder(target: str | Path, registry: Registry, device: str = "auto"
+                      ) -> TextEncoder:
+    """The text encoder role's network of a run folder (its newest good checkpoint) or of a
+    checkpoint file, in eval mode, built for the vocabulary the checkpoint recorded."""
+    from ganzoo.components import build_one
+    from ganzoo.engine.checkpoint import CheckpointStore, load_checkpoint, load_weights
+    from ganzoo.engine.runtime import pick_device
+    from ganzoo.recipe import compose, game_sections
+
+    path = Path(target)
+    if path.is_dir():
+        state, path, _ = CheckpointStore(path / "checkpoints").latest_good()
+    else:
+        state = load_checkpoint(path)
+    recipe = compose(state["recipe"], where=str(path), registry=registry)
+    roles = game_sections(recipe.game.name, registry).of_kind("text_encoder")
+    if not roles:
+        raise GanzooError(f"--text: game {recipe.game.name!r} of this run has no text encoder; "
+                          "leave --text out")
+    role, shape = roles[0], state["roles"][roles[0]]
+    encoder = build_one(registry, "text_encoder", recipe[role], role,
+                        tuple(shape["image_shape"]), tuple(shape["vocabulary"]))
+    load_weights(encoder, state["networks"][role], role, path)
+    return encoder.to(pick_device(device, where="--device")).eval()
+
+
+def text_embeddings(encoder: TextEncoder, text: str | Sequence[str], n: int,
+                    what: str = "text") -> Tensor:
+    """n embeddings on the CPU of ``text`` (a caption, or captions taken in turn)."""
+    import torch
+
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise GanzooError(f"n: the number of samples, a whole number greater than 0 (got {n!r})")
+    captions = [text] if isinstance(text, str) else list(text)
+    if not captions:
+        raise GanzooError(f"{what}: give at least one caption")
+    with torch.no_grad():
+        tokens = encoder.tokenize(captions, what).to(next(encoder.parameters()).device)
+        embeddings = encoder(tokens).float().cpu()
+    return embeddings[torch.arange(n) % len(captions)]

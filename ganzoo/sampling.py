@@ -1,9 +1,17 @@
-"""Using a trained generator: load it from a run or a checkpoint, write samples, walk z."""
+"""Using a trained generator: load it from a run or a checkpoint, write samples, walk z, and
+traverse a latent code of a generator that has codes.
+
+A generator with latent codes (InfoGAN's) names them in ``latent_codes`` (one line each, in the
+order ``--code K`` counts them) and builds a traversal's latents in ``traverse_code(code, z,
+steps)``: from z (rows, latent_dim), rows x columns latents, row r keeping z[r]'s other parts
+and walking code ``code`` along its columns, with the number of columns.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -197,3 +205,44 @@ def interpolation_grid(G: Generator, rows: int, steps: int, seed: int = 0,
     elif which is not None:
         class_labels(G, rows, which)  # says why --class does not apply
     return G(z.to(device), labels).float().cpu()
+
+
+@runtime_checkable
+class CodedGenerator(Protocol):
+    """What a generator with latent codes gives beside Generator's interface (module doc)."""
+
+    latent_codes: Sequence[str]
+
+    def traverse_code(self, code: int, z: Tensor, steps: int) -> tuple[Tensor, int]: ...
+
+
+def latent_codes(G: Generator) -> Sequence[str]:
+    """The codes of G (none for a generator without them)."""
+    return G.latent_codes if isinstance(G, CodedGenerator) else ()
+
+
+@torch.no_grad()
+def code_traversal(G: Generator, code: int, rows: int, steps: int, seed: int = 0,
+                   which: str | int | None = None) -> tuple[Tensor, int]:
+    """A traversal of code ``code`` (0-based): rows x columns images (row after row) and the
+    number of columns. Each row keeps one draw of z from ``seed`` and walks the code along the
+    columns, as G's ``traverse_code`` says (for InfoGAN: every category of a categorical code,
+    ``steps`` values from -2 to 2 of a continuous one); a conditional G's rows are in class
+    ``which``, or row r in class r mod K."""
+    codes = latent_codes(G)
+    if not codes:
+        raise GanzooError("--code: this generator has no latent codes to traverse (it "
+                          "declares no latent_codes); leave --code out for a walk from z to z")
+    if not 0 <= code < len(codes):
+        listed = "; ".join(f"{k}: {what}" for k, what in enumerate(codes))
+        raise GanzooError(f"--code: expected a code from 0 to {len(codes) - 1} ({listed}) "
+                          f"(got {code})")
+    if not is_image_shape(tuple(G.image_shape)):
+        raise GanzooError("interpolate draws image grids; this generator makes points")
+    z = G.sample_latent(rows, generator=torch.Generator().manual_seed(seed))
+    walked, columns = G.traverse_code(code, z, steps)
+    device = next(G.parameters()).device
+    labels = class_labels(G, rows, which)
+    if labels is not None:
+        labels = labels.repeat_interleave(columns).to(device)
+    return G(walked.to(device), labels).float().cpu(), columns

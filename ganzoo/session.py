@@ -24,7 +24,7 @@ from ganzoo.engine.runtime import stop_on_signals
 from ganzoo.engine.trainer import Trainer, TrainResult
 from ganzoo.errors import GanzooError
 from ganzoo.progress import wants_bar
-from ganzoo.recipe import DEFAULT_GAME, flatten, train_options
+from ganzoo.recipe import describe, flatten, train_options
 from ganzoo.registry import Registry
 
 #: what a resumed run may change: when and where it writes, how long it goes, the device and
@@ -258,27 +258,6 @@ class PlainProgress:
             f"{self.clock.strftime('%H:%M:%S')} step {step:,}/{self.total:,} "
             f"({step / self.total:.0%}), {elapsed:.0f} s elapsed, about {left:.0f} s left: "
             f"{format_stats(record)}", markup=False, highlight=False, soft_wrap=True)
-
-
-def describe(recipe: DictConfig, registry: Registry | None = None) -> str:
-    """'G=dcgan D=dcgan loss=hinge data=cifar10 augment=... regularizers=r1 optim=adam/adam';
-    a game of other roles names each (``game=cycle g_ab=resnet ...``)."""
-    from ganzoo.plugins import load_registry
-    from ganzoo.recipe import game_sections
-
-    game = game_sections(recipe.game.name, registry or load_registry())
-    short = {"generator": "G", "discriminator": "D"}
-    parts = [] if recipe.game.name == DEFAULT_GAME else [f"game={recipe.game.name}"]
-    parts += [f"{short.get(role, role)}={recipe[role].name}" for role in game.roles]
-    parts += [f"loss={recipe.loss.name}", f"data={recipe.data.name}"]
-    if recipe.conditional:
-        parts.append("conditional")
-    if recipe.augment is not None:
-        parts.append(f"augment={recipe.augment.name}")
-    if recipe.regularizers:
-        parts.append("regularizers=" + ",".join(r.name for r in recipe.regularizers))
-    parts.append("optim=" + "/".join(recipe[key].name for key in game.optimizers))
-    return " ".join(parts)
 
 
 #: how the progress line names the usual statistics; any other logged value shows by its name

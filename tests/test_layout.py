@@ -36,10 +36,17 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
     return {name for name in found if name in known}
 
 
+#: imports made only when a function runs, which close a cycle on purpose: the Generator
+#: interface's from_pretrained (Hugging Face's ClassName.from_pretrained convention) calls the
+#: export loader, which builds generators through the registry and so depends on the interfaces
+CALL_TIME_ONLY = {("ganzoo.interfaces", "ganzoo.exports")}
+
+
 def import_graph() -> dict[str, set[str]]:
     files = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     known = set(files)
-    return {name: imports_of(path, known) - {name, "ganzoo"} for name, path in files.items()}
+    return {name: imports_of(path, known) - {name, "ganzoo"}
+            - {b for a, b in CALL_TIME_ONLY if a == name} for name, path in files.items()}
 
 
 def test_the_library_does_not_import_the_command_line():

@@ -36,8 +36,15 @@ def sample(args: argparse.Namespace) -> int:
     G, options = sampling_generator(args, "sample")
     check_fits_in_memory(args.n, tuple(G.image_shape), "--n")
     labels = class_labels(G, args.n, args.label)
+    condition = labels
+    if args.text is not None:
+        from ganzoo.run import check_takes_text, load_text_encoder, text_embeddings
+
+        check_takes_text(G, "--text")
+        encoder = load_text_encoder(args.target, load_registry_with_warnings(), args.device)
+        condition = text_embeddings(encoder, args.text, args.n, "--text")
     with G.sampling(**options):
-        samples = generate(G, args.n, args.seed, labels=labels)
+        samples = generate(G, args.n, args.seed, labels=condition)
     console.print(f"wrote {write_samples(samples, Path(args.out), labels)}")
     return 0
 
@@ -46,16 +53,21 @@ def interpolate(args: argparse.Namespace) -> int:
     if args.rows <= 0 or args.steps < 2:
         raise GanzooError("--rows must be at least 1 and --steps at least 2")
     from ganzoo.pictures import save_image_grid
-    from ganzoo.sampling import check_fits_in_memory, interpolation_grid
+    from ganzoo.sampling import check_fits_in_memory, code_traversal, interpolation_grid
 
     G, options = sampling_generator(args, "interpolate")
     check_fits_in_memory(args.rows * args.steps, tuple(G.image_shape), "--rows x --steps")
     out = Path(args.out)
     with G.sampling(**options):
-        grid = interpolation_grid(G, args.rows, args.steps, args.seed, args.label)
+        if args.code is None:
+            grid, columns = interpolation_grid(G, args.rows, args.steps, args.seed,
+                                               args.label), args.steps
+        else:
+            grid, columns = code_traversal(G, args.code, args.rows, args.steps, args.seed,
+                                           args.label)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_image_grid(grid, out, nrow=args.steps)
+        save_image_grid(grid, out, nrow=columns)
     except OSError as exc:
         raise GanzooError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose a "
                           "writable place") from None
