@@ -171,11 +171,16 @@ def _write_samples(samples: Tensor, out: Path, labels: Tensor | None) -> str:
 
     out.mkdir(parents=True, exist_ok=True)
     pixels = to_uint8(samples).permute(0, 2, 3, 1).numpy()
+    # a conditional G's samples go into one sub-folder per class, named by the class's number
+    # padded so that sorted names follow the numbers: image_folder labels=true reads them back
+    width = len(str(int(labels.max()))) if labels is not None else 0
     for i, array in enumerate(pixels):
-        name = f"{i:06d}" + (f"_class{int(labels[i])}" if labels is not None else "")
+        folder = out / f"{int(labels[i]):0{width}d}" if labels is not None else out
+        folder.mkdir(exist_ok=True)
         Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(
-            out / f"{name}.png")
-    return f"{len(samples)} PNG files in {out}"
+            folder / f"{i:06d}.png")
+    where = " (one sub-folder per class)" if labels is not None else ""
+    return f"{len(samples)} PNG files in {out}{where}"
 
 
 def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:

@@ -230,3 +230,22 @@ def test_the_metrics_flag_still_takes_names(image_run, monkeypatch, capsys):
     saved = json.loads((image_run / "checkpoints" / "step_0000002.eval.json").read_text())
     assert saved["protocol"]["metrics"][:2] == ["fid", "kid"]
     assert {"fid", "kid_mean"} <= set(saved["metrics"])
+
+
+def test_conditional_samples_as_pngs_read_back_with_their_classes(tmp_path):
+    """'ganzoo sample --out folder/' of a conditional G writes a sub-folder per class, which
+    the project's own image_folder dataset (labels=true) reads back with the same labels."""
+    from ganzoo.components import build_one
+    from ganzoo.plugins import load_registry
+    from ganzoo.sampling import write_samples
+
+    # 12 classes, class k drawn k + 1 times: sorted folder names must follow the numbers
+    labels = torch.cat([torch.full((k + 1,), k) for k in range(12)])
+    images = torch.rand(len(labels), 3, 8, 8) * 2 - 1
+    write_samples(images, tmp_path / "out", labels)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir())[:3] == ["00", "01", "02"]
+    dataset = build_one(load_registry(), "dataset",
+                        {"name": "image_folder", "root": str(tmp_path / "out"), "image_size": 8,
+                         "labels": True}, "data")
+    assert dataset.num_classes == 12
+    assert sorted(dataset.labels.tolist()) == sorted(labels.tolist())
