@@ -353,3 +353,14 @@ def test_load_exported_of_a_damaged_or_foreign_export_is_one_line(case, points_r
     assert EXPORT_DAMAGES[case] in message and "\n" not in message, message
     home = os.environ.get("HOME") or "/nonexistent-home"
     assert home not in message.replace(str(tmp_path), "")  # no environment value echoed
+
+
+@pytest.mark.parametrize("out, expected", [
+    ("a_folder", "is a folder; name the picture file to write"),
+    ("walk.xyz", ".xyz is no picture format"),
+    ("walk", "no extension is no picture format"),
+])
+def test_interpolate_out_must_be_a_picture_file(out, expected, points_run, tmp_path, capsys):
+    (tmp_path / "a_folder").mkdir()
+    one_line_error(capsys, ["interpolate", str(points_run), "--out", str(tmp_path / out)],
+                   expected)

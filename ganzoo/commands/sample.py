@@ -55,9 +55,10 @@ def interpolate(args: argparse.Namespace) -> int:
     from ganzoo.pictures import save_image_grid
     from ganzoo.sampling import check_fits_in_memory, code_traversal, interpolation_grid
 
+    out = Path(args.out)
+    check_picture_path(out)
     G, options = sampling_generator(args, "interpolate")
     check_fits_in_memory(args.rows * args.steps, tuple(G.image_shape), "--rows x --steps")
-    out = Path(args.out)
     with G.sampling(**options):
         if args.code is None:
             grid, columns = interpolation_grid(G, args.rows, args.steps, args.seed,
@@ -73,3 +74,16 @@ def interpolate(args: argparse.Namespace) -> int:
                           "writable place") from None
     console.print(f"wrote {out}")
     return 0
+
+
+def check_picture_path(out: Path) -> None:
+    """--out names a picture file whose format its extension says (.png, .jpg, .webp ...)."""
+    from PIL import Image
+
+    if out.is_dir():
+        raise GanzooError(f"--out {out}: is a folder; name the picture file to write, e.g. "
+                          f"{out / 'walk.png'}")
+    known = Image.registered_extensions()
+    if out.suffix.lower() not in known:
+        raise GanzooError(f"--out {out}: {out.suffix or 'no extension'} is no picture format; "
+                          "end the name with .png (or .jpg, .webp)")
