@@ -1,6 +1,7 @@
 """Datasets of image pairs, for translation games (pix2pix, CycleGAN, super-resolution,
 colourization): pairs matched by name in two folders, pix2pix's A|B files, CycleGAN's unpaired
-domains, and pairs made from any image dataset by a degradation.
+domains, and pairs made from any image dataset by a degradation, or unpaired domains made so
+(degraded images and originals, from disjoint halves of the images).
 
 Paired batches hold ``source`` (the input) and ``target`` (its true output); unpaired ones
 ``a`` and ``b``, drawn independently. ``hflip`` flips both sides of a pair alike.
@@ -109,6 +110,7 @@ class DegradedOptions:
     hflip: bool = False  # flip each pair with probability 1/2
     # the base's split where set (eval sets it to eval.ref: held-out pairs); None: the base's
     split: str | None = None
+    gray_channels: int = 1  # grayscale: the source's channels, 1 or 3 (the luminance thrice)
 
     def __post_init__(self) -> None:
         if not isinstance(self.base.get("name"), str):
@@ -117,6 +119,7 @@ class DegradedOptions:
         one_of("degradation", self.degradation, ("downscale", "grayscale", "blur"))
         positive("factor", self.factor)
         positive("sigma", self.sigma)
+        one_of("gray_channels", self.gray_channels, (1, 3))
 
     def source_shape(self, target: Shape) -> Shape:
         """The degraded image's shape, or a one-line error where ``target`` cannot be degraded."""
@@ -125,7 +128,7 @@ class DegradedOptions:
             if channels != 3:
                 raise GanzooError(f"data.degradation: grayscale needs colour images, but the "
                                   f"base's have {channels} channel(s); use downscale or blur")
-            return (1, height, width)
+            return (self.gray_channels, height, width)
         if self.degradation == "downscale":
             if height % self.factor or width % self.factor:
                 raise GanzooError(f"data.factor: {self.factor} does not divide the base's "
@@ -139,6 +142,10 @@ class DegradedOptions:
                 "grayscale": "the target in grayscale",
                 "blur": f"the target blurred (Gaussian, sigma {self.sigma:g})"}[self.degradation]
 
+    def degraded_words(self) -> str:
+        """How a degraded image differs: 'in grayscale', 'downscaled 4x', ..."""
+        return self.source_summary().removeprefix("the target ")
+
     def fields(self, base: dict[str, Any], num_classes: int | None) -> dict[str, Any]:
         """The fields given the base dataset's fields and classes."""
         from ganzoo.interfaces import default_fields
@@ -149,6 +156,33 @@ class DegradedOptions:
         if num_classes:
             fields["labels"] = default_fields(target, num_classes)["labels"]
         return fields
+
+
+@dataclass
+class DegradedUnpairedOptions(DegradedOptions):
+    """Domain a: the base's images degraded; domain b: its images as they are. On its training
+    split (split None) the two are disjoint halves of the base's images, taken alternately (its
+    1st, 3rd, 5th... image in a, its 2nd, 4th... in b), so no image is seen in both domains; on
+    a split that is set (as eval sets it to eval.ref), every image of that split is a pair:
+    ``source`` (degraded, as domain a) and ``target`` (its truth), to measure G_ab against."""
+
+    # grayscale: 3 equal channels, so that both domains are one shape (CycleGAN's identity
+    # term feeds each G the other domain's images); 1: the luminance alone
+    gray_channels: int = 3
+
+    def unpaired_fields(self, paired: dict[str, Any]) -> dict[str, Any]:
+        """The training split's fields a and b, from the paired ones of ``fields``."""
+        from ganzoo.interfaces import Field
+
+        shapes = {"a": paired["source"].shape, "b": paired["target"].shape}
+        summaries = {"a": f"one of the 1st, 3rd, 5th... images {self.degraded_words()}",
+                     "b": "one of the 2nd, 4th, 6th... images as it is, unpaired with a"}
+        return {name: Field(tuple(shapes[name]), "float32", summaries[name]) for name in shapes}
+
+
+def declared_unpaired_fields(options: DegradedUnpairedOptions) -> dict[str, Any]:
+    paired = declared_degraded_fields(options)
+    return paired if options.split is not None else options.unpaired_fields(paired)
 
 
 def base_image_shape(fields: dict[str, Any], name: str) -> Shape:
@@ -210,17 +244,32 @@ def build_unpaired_folders(options: UnpairedFoldersOptions):
 
 def build_degraded(options: DegradedOptions):
     """Pairs from any image dataset: the source is its image downscaled, grayscale or blurred"""
-    from ganzoo.components import build_nested
     from ganzoo_builtins.pairs.loader import Degraded
+
+    return Degraded(build_base(options), options)
+
+
+def build_base(options: DegradedOptions):
+    """The base dataset (on options.split where set), its errors spelt as the recipe's keys."""
+    from ganzoo.components import build_nested
 
     section = dict(options.base)
     if options.split is not None:
         section["split"] = options.split
     try:
-        base = build_nested("dataset", section, "base")
+        return build_nested("dataset", section, "base")
     except GanzooError as exc:
         raise GanzooError(under_base(str(exc))) from exc
-    return Degraded(base, options)
+
+
+def build_degraded_unpaired(options: DegradedUnpairedOptions):
+    """Unpaired domains from any image dataset: a its images degraded, b its images, from
+    disjoint halves; on the split eval sets, pairs (source, target) to measure against"""
+    from ganzoo_builtins.pairs.loader import DegradedUnpaired
+
+    if options.split is not None:
+        return build_degraded(options)
+    return DegradedUnpaired(build_base(options), options)
 
 
 def under_base(message: str) -> str:
@@ -239,6 +288,9 @@ def ganzoo_register_datasets(register):
     register("unpaired_folders", build_unpaired_folders, options=UnpairedFoldersOptions,
              licence=YOUR_IMAGES, sample_shape=lambda o: tuple(o.fields()["b"].shape),
              fields=lambda o: o.fields())
-    register("degraded", build_degraded, options=DegradedOptions,
-             sample_shape=declared_base_shape, fields=declared_degraded_fields,
-             licence="the base dataset's terms (see data.base)")
+    for name, build, options, fields in (
+            ("degraded", build_degraded, DegradedOptions, declared_degraded_fields),
+            ("degraded_unpaired", build_degraded_unpaired, DegradedUnpairedOptions,
+             declared_unpaired_fields)):
+        register(name, build, options=options, sample_shape=declared_base_shape,
+                 fields=fields, licence="the base dataset's terms (see data.base)")

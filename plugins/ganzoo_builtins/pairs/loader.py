@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganzoo.data import check_batch_size, epoch_batches, scale_images
+from ganzoo.data import check_batch_size, epoch_batches, flip_mask, flipped, scale_images
 from ganzoo.errors import GanzooError
 from ganzoo.imagefiles import (
     IMAGE_EXTENSIONS,
@@ -26,6 +26,7 @@ from ganzoo.imagefiles import (
 from ganzoo.interfaces import Batch, Dataset, Field
 from ganzoo_builtins.pairs import (
     DegradedOptions,
+    DegradedUnpairedOptions,
     PairedFoldersOptions,
     SideBySideOptions,
     UnpairedFoldersOptions,
@@ -213,21 +214,6 @@ def load_domain(folder: Path, options: UnpairedFoldersOptions) -> tuple[Tensor, 
 
 # ---- flips and degradations ----------------------------------------------------------------
 
-def flip_mask(n: int, seed: int, batch: int, device: torch.device, stream: int = 0) -> Tensor:
-    """Which of ``n`` samples to flip (each with probability 1/2), drawn from a generator seeded
-    by (seed, batch index, stream) alone, so that a resumed run flips the same samples."""
-    mixed = (seed * 0x9E3779B97F4A7C15 + batch * 0xBF58476D1CE4E5B9 + stream * 0x94D049BB133111EB)
-    rng = torch.Generator().manual_seed(mixed % (1 << 63))
-    return (torch.rand(n, generator=rng) < 0.5).to(device)
-
-
-def flipped(images: Tensor, mask: Tensor | None) -> Tensor:
-    """``images`` mirrored left-right where ``mask`` is true (None: none)."""
-    if mask is None:
-        return images
-    return torch.where(mask.view(-1, *[1] * (images.dim() - 1)), images.flip(-1), images)
-
-
 def grayscale(images: Tensor) -> Tensor:
     """(N, 3, H, W) -> (N, 1, H, W) luminance; in [-1, 1] too, since the weights sum to 1."""
     weights = torch.tensor(LUMA, dtype=images.dtype, device=images.device)
@@ -258,7 +244,7 @@ def degrade(images: Tensor, options: DegradedOptions) -> Tensor:
     if options.degradation == "downscale":
         return F.avg_pool2d(images, options.factor)  # the exact area average of each block
     if options.degradation == "grayscale":
-        return grayscale(images)
+        return grayscale(images).expand(-1, options.gray_channels, -1, -1).contiguous()
     return gaussian_blur(images, options.sigma)
 
 
@@ -368,3 +354,36 @@ class Degraded(_Declared):
             target = flipped(batch.x, mask)
             yield Batch(source=degrade(target, self.options), target=target,
                         labels=batch.labels)
+
+
+class DegradedUnpaired(UnpairedImages):
+    """Unpaired domains from an image dataset held in memory, its images taken alternately: a,
+    the 1st, 3rd, 5th... degraded (on the device, batch by batch); b, the others as they are."""
+
+    def __init__(self, base: Dataset, options: DegradedUnpairedOptions):
+        images = getattr(base, "samples", None)
+        if not isinstance(images, Tensor):
+            raise GanzooError(f"data.base: dataset {options.base['name']!r} streams its images, "
+                              "but degraded_unpaired splits them into two halves held in "
+                              "memory; set data.base.in_memory: true, or use unpaired_folders")
+        if len(images) < 2:
+            raise GanzooError(f"data.base: {len(images)} image(s) cannot be split into two "
+                              "domains; give the base dataset at least two")
+        paired = options.fields(base.fields, None)
+        super().__init__({"a": images[0::2], "b": images[1::2]},
+                         options.unpaired_fields(paired), options.hflip, "", base.warnings)
+        self.about = (f"unpaired domains: a, {len(self.domains['a'])} images "
+                      f"{options.degraded_words()} (the 1st, 3rd, 5th...); b, the other "
+                      f"{len(self.domains['b'])} as they are; from {base.description}")
+        self.options = options
+
+    @property
+    def description(self) -> str:
+        return self.about
+
+    def domain_batches(self, name: str, domain: int, batch_size: int, device: torch.device,
+                       seed: int, start: int) -> Iterator[Tensor]:
+        batches = super().domain_batches(name, domain, batch_size, device, seed, start)
+        if name == "b":
+            return batches
+        return (degrade(images, self.options) for images in batches)

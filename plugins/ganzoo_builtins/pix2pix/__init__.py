@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ganzoo import hookimpl
 from ganzoo.errors import GanzooError
-from ganzoo.options import positive
+from ganzoo.options import one_of, positive
 from ganzoo.roles import Role
 
 PIX2PIX_ROLES = {
@@ -49,10 +49,12 @@ class UNetOptions:
 class PatchGANOptions:
     ndf: int = 64  # channels of the first layer; they double to 8 x ndf
     n_layers: int = 3  # strided blocks: 3 gives the 70x70 PatchGAN
+    norm: str = "batch"  # batch (pix2pix) | instance (CycleGAN: no affine, convs keep biases)
 
     def __post_init__(self) -> None:
         positive("ndf", self.ndf)
         positive("n_layers", self.n_layers)
+        one_of("norm", self.norm, ("batch", "instance"))
 
 
 def build_pix2pix(options: Pix2PixOptions):

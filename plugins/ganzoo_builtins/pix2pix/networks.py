@@ -9,6 +9,8 @@ output beside the block below; dropout 0.5 in the 8 x ngf decoder blocks above t
 
 PatchGAN: C64 (no BatchNorm) - C128 - C256 strided, then C512 and a 1-filter conv at stride 1,
 all 4x4 with LeakyReLU(0.2): each output logit sees a 70x70 patch of the input (3 layers).
+CycleGAN's has InstanceNorm in place of BatchNorm (norm: instance; without affine parameters,
+so those convolutions keep their biases).
 """
 
 from __future__ import annotations
@@ -95,11 +97,12 @@ class PatchGANDiscriminator(Discriminator):
         self.image_shape = image_shape
         layers: list[nn.Module] = [nn.Conv2d(image_shape[0], options.ndf, 4, 2, 1),
                                    nn.LeakyReLU(0.2)]
-        width = options.ndf
+        width, instance = options.ndf, options.norm == "instance"
+        norm = nn.InstanceNorm2d if instance else nn.BatchNorm2d
         for n in range(1, options.n_layers + 1):
             wider = options.ndf * min(2 ** n, 8)
             stride = 2 if n < options.n_layers else 1
-            layers += [nn.Conv2d(width, wider, 4, stride, 1, bias=False), nn.BatchNorm2d(wider),
+            layers += [nn.Conv2d(width, wider, 4, stride, 1, bias=instance), norm(wider),
                        nn.LeakyReLU(0.2)]
             width = wider
         layers.append(nn.Conv2d(width, 1, 4, 1, 1))
