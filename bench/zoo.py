@@ -41,6 +41,97 @@ class Entry:
     measure: Callable[[Path, Path], str] | None = None
 
 
+def equilibrium_measures(run_dir: Path, root: Path) -> str:
+    """BEGAN's convergence measure M at the first and the last log line, and k_t at the end."""
+    import json
+
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    first, last = rows[0], rows[-1]
+    since = rows[-2]["step"] + 1 if len(rows) > 1 else 1
+    return (f"M {first['M']:.3f} (mean of steps 1-{first['step']}) -> {last['M']:.3f} (steps "
+            f"{since:,}-{last['step']:,}); there k_t {last['k_t']:.4f}, L(x) "
+            f"{last['l_real']:.3f}, L(G(z)) {last['g_loss']:.3f}")
+
+
+def super_resolution_measures(run_dir: Path, root: Path) -> str:
+    """PSNR/SSIM of an SR generator on the held-out test faces beside bicubic enlargement, on
+    RGB and on the luma with the scale's border left out (as SR papers report them); and, where
+    a checkpoint was kept at the end of the content-only steps, the RGB PSNR there."""
+    from omegaconf import OmegaConf
+
+    def measured(target: Path) -> dict | str:
+        done = subprocess.run([sys.executable, "-m", "ganzoo", "eval", str(target)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"not measured ({done.stderr.strip()[-200:]})"
+        return newest_evaluation(run_dir)
+
+    m = measured(run_dir)
+    if isinstance(m, str):
+        return m
+    y = "[y_channel=True,crop_border=4]"
+    text = (f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.3f}; bicubic {m['psnr_input']:.2f} dB, "
+            f"{m['ssim_input']:.3f} (RGB); on Y, 4-pixel border left out: {m['psnr' + y]:.2f} "
+            f"dB, {m['ssim' + y]:.3f}; bicubic {m['psnr_input' + y]:.2f} dB, "
+            f"{m['ssim_input' + y]:.3f} (660 held-out test faces)")
+    pretrain = OmegaConf.load(run_dir / "recipe.yaml").game.get("pretrain_steps", 0)
+    boundary = run_dir / "checkpoints" / f"step_{pretrain:07d}.pt"
+    if pretrain and boundary.is_file():
+        first = measured(boundary)
+        if not isinstance(first, str):
+            text += f"; after the {pretrain:,} content-only steps: PSNR {first['psnr']:.2f} dB"
+    return text
+
+
+def code_measures(run_dir: Path, root: Path) -> str:
+    """InfoGAN: the best one-to-one map of the categorical code to digits, scored on G's
+    samples by the shipped classifier and, as the paper measures it, on Q's category for the
+    real MNIST-test digits."""
+    from ganzoo.plugins import load_registry
+    from ganzoo.sampling import load_generator
+    from ganzoo_builtins.infogan.measures import (
+        code_digit_accuracy,
+        load_discriminator,
+        q_digit_accuracy,
+    )
+    from ganzoo_builtins.mnist.classifier import digit_classifier, load_split
+
+    registry = load_registry()
+    G, _, _ = load_generator(run_dir, registry, device="cpu")
+    samples = code_digit_accuracy(G, digit_classifier(root), 10000, seed=1)
+    images, labels = load_split(root, "test")
+    real = q_digit_accuracy(load_discriminator(run_dir, registry), images, labels)
+    return (f"categorical code -> digit {samples['accuracy']:.1%} on G's samples (10,000, "
+            f"digits by the shipped classifier); Q's category -> label {real['accuracy']:.1%} "
+            "on MNIST-test (10,000); both through the best one-to-one map")
+
+
+def caption_measures(run_dir: Path, root: Path) -> str:
+    """Text-to-image on captioned MNIST: how often the shipped classifier reads the digit the
+    caption asked for, on the held-out phrasings and on the training ones (chance 10%), and how
+    often the ink measured on G's digits is in the thickness and slant bins asked for (chance
+    a third)."""
+    from ganzoo.plugins import load_registry
+    from ganzoo.run import load_text_encoder
+    from ganzoo.sampling import load_generator
+    from ganzoo_builtins.mnist.classifier import digit_classifier
+    from ganzoo_builtins.text2image.captions import PHRASINGS, every_caption
+    from ganzoo_builtins.text2image.measures import caption_following, mnist_cuts
+
+    registry = load_registry()
+    G, _, _ = load_generator(run_dir, registry, device="cpu")
+    encoder = load_text_encoder(run_dir, registry, device="cpu")
+    classifier, cuts = digit_classifier(root), mnist_cuts(root)
+    held = caption_following(G, encoder, classifier, every_caption(PHRASINGS["held_out"]), 10,
+                             cuts)
+    seen = caption_following(G, encoder, classifier, every_caption(PHRASINGS["train"]), 4, cuts)
+    return (f"digit asked for read back {held['digit']:.1%} on held-out phrasings "
+            f"({held['images']:,} images), {seen['digit']:.1%} on training phrasings "
+            f"({seen['images']:,}), chance 10%; thickness bin {held['thickness']:.0%} / "
+            f"{seen['thickness']:.0%}, slant bin {held['slant']:.0%} / {seen['slant']:.0%} "
+            "(held-out / training; chance 33%)")
+
+
 # Published CIFAR-10 figures: FID with 50k samples against the train split.
 MIMICRY = "Mimicry (Lee & Town, 2020)"
 STUDIO = "StudioGAN (Kang et al., 2023)"
@@ -89,6 +180,53 @@ ZOO = {
                                    "PatchGAN, GAN + 100 x L1)",
                                    ["train.steps=3000", "generator.ngf=32",
                                     "discriminator.ndf=32", "train.sample_every=1000"]),
+    "began_celeba": Entry("Berthelot et al. 2017",
+                          "auto-encoder D, equilibrium k_t and the convergence measure M",
+                          ["train.steps=400", "generator.ngf=16", "discriminator.ndf=16",
+                           "train.log_every=20", "train.sample_every=200",
+                           "train.num_samples=16"],
+                          measure=equilibrium_measures),
+    "infogan_mnist": Entry("Chen et al. 2016",
+                           "unsupervised codes: a categorical code of 10 and two continuous "
+                           "ones, Q on D's body",
+                           ["train.steps=2000", "train.batch_size=64",
+                            "train.sample_every=500"],
+                           "c1 as a digit classifier: 5% error (Chen et al. 2016)",
+                           measure=code_measures),
+    "cyclegan_celeba_colour": Entry("Zhu et al. 2017",
+                                    "unpaired translation: faces coloured with no pairs, gray "
+                                    "and colour from disjoint halves (ResNet G, PatchGAN, "
+                                    "LSGAN + cycle + identity, pool of 50)",
+                                    ["train.steps=5000", "g_ab.ngf=16", "g_ba.ngf=16",
+                                     "d_a.ndf=16", "d_b.ndf=16", "train.log_every=100",
+                                     "train.sample_every=2500", "train.checkpoint_every=2500"]),
+    "srgan_celeba_x4": Entry("Ledig et al. 2017",
+                             "super-resolution x4, faces 16 -> 64: SRResNet G, VGG-style D, "
+                             "MSE + 1e-3 x GAN (SRGAN-MSE), after MSE-only steps",
+                             ["train.steps=4200", "game.pretrain_steps=4000", "generator.ngf=32",
+                              "generator.n_blocks=4", "discriminator.ndf=16",
+                              "train.checkpoint_every=1000", "train.keep_checkpoints=5",
+                              "train.sample_every=2100", "train.log_every=100"],
+                             measure=super_resolution_measures),
+    "esrgan_celeba_x4": Entry("Wang et al. 2018",
+                              "super-resolution x4, faces 16 -> 64: RRDBNet G, RaGAN, "
+                              "L1 + 5e-3 x GAN, after L1-only steps",
+                              ["train.steps=1600", "game.pretrain_steps=1400", "generator.ngf=32",
+                               "generator.n_blocks=2", "generator.growth=16",
+                               "discriminator.ndf=16", "train.checkpoint_every=700",
+                               "train.keep_checkpoints=5", "train.sample_every=800",
+                               "train.log_every=100"],
+                              measure=super_resolution_measures),
+    "text2image_mnist": Entry("Reed et al. 2016",
+                              "text to image: GAN-CLS (a real digit with another's caption as "
+                              "a third fake) + GAN-INT, captions from each digit's label and "
+                              "measured ink, a CNN-RNN text encoder trained with D",
+                              ["train.steps=1500", "generator.ngf=32", "discriminator.ndf=32",
+                               "text_encoder.embedding_dim=256", "text_encoder.word_dim=64",
+                               "text_encoder.channels=128", "text_encoder.hidden=128",
+                               "train.log_every=50", "train.sample_every=500",
+                               "train.checkpoint_every=500"],
+                              measure=caption_measures),
 }
 
 

@@ -39,6 +39,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "ganzoo_builtins.pairs",
     "ganzoo_builtins.pix2pix",
     "ganzoo_builtins.cyclegan",
+    "ganzoo_builtins.superres",
     "ganzoo_builtins.infogan",
     "ganzoo_builtins.began",
     "ganzoo_builtins.text2image",

@@ -22,7 +22,8 @@ from ganzoo.plugins import load_registry
 REGISTRY = load_registry()
 SHAPES = [(2,), (1, 28, 28), (3, 32, 32)]
 # Option values that make the built-ins tiny; other components are built with their defaults.
-SMALL = {"hidden_dims": [16, 16], "ngf": 4, "ndf": 4, "latent_dim": 8}
+SMALL = {"hidden_dims": [16, 16], "ngf": 4, "ndf": 4, "latent_dim": 8, "n_blocks": 1,
+         "growth": 4}
 
 
 def build(component, shape, num_classes=None):

@@ -14,6 +14,12 @@ SHRINK = ["generator.ngf=4", "discriminator.ndf=4"]
 
 def data_override(recipe: str, fake_data: Path) -> list[str]:
     text = (RECIPES / recipe).read_text()
+    if "name: unpaired_folders" in text:  # trainA/ and trainB/ of the fake faces, here
+        for i, side in enumerate(("trainA", "trainB")):
+            (Path(side)).mkdir(exist_ok=True)
+            for face in sorted((fake_data / "celeba" / "img_align_celeba").iterdir())[i::2]:
+                (Path(side) / face.name).symlink_to(face)
+        return ["data.root=.", "data.image_size=32"]
     if "name: degraded" in text:  # pairs made from a base dataset: its root is data.base.root
         return [f"data.base.root={fake_data / 'celeba'}"]
     if "name: mnist" in text:
@@ -29,8 +35,16 @@ def shrink(recipe: str) -> list[str]:
     text = (RECIPES / recipe).read_text()
     if "name: dcgan" in text:
         return SHRINK
+    if "name: resnet_translator" in text:  # CycleGAN: two generators, two discriminators
+        return ["g_ab.ngf=4", "g_ba.ngf=4", "g_ab.n_blocks=1", "g_ba.n_blocks=1",
+                "d_a.ndf=4", "d_b.ndf=4"]
     if "name: resnet" in text or "name: unet" in text:
         return ["generator.ngf=8", "discriminator.ndf=8"]
+    if "name: srresnet" in text:
+        return ["generator.ngf=8", "generator.n_blocks=1", "discriminator.ndf=8"]
+    if "name: rrdbnet" in text:
+        return ["generator.ngf=8", "generator.n_blocks=1", "generator.growth=4",
+                "discriminator.ndf=8"]
     return []
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganzoo import hookimpl
-from ganzoo.options import positive
+from ganzoo.options import one_of, positive
 
 
 @dataclass
@@ -21,6 +21,24 @@ class PROptions:
 
     def __post_init__(self) -> None:
         positive("k", self.k)
+
+
+@dataclass
+class PSNRSSIMOptions:
+    # the data split the pairs come from; null: the reference split, eval.ref
+    split: str | None = None
+    # pixels left out at each edge before measuring (super-resolution papers: the scale)
+    crop_border: int = 0
+    # 1: measure on [0, 1] | 255: on 8-bit values, each image rounded as a saved PNG holds it
+    data_range: int = 1
+    y_channel: bool = False  # measure the luma Y of BT.601 YCbCr alone, as SR papers report
+
+    def __post_init__(self) -> None:
+        if self.split is not None and (not isinstance(self.split, str) or not self.split):
+            raise ValueError(f"split: must be a split name such as test (got {self.split!r})")
+        if self.crop_border < 0:
+            raise ValueError(f"crop_border: must be 0 or more (got {self.crop_border})")
+        one_of("data_range", self.data_range, (1, 255))
 
 
 def build_fid(options: None):
@@ -59,11 +77,12 @@ def build_modes(options: None):
     return ModeCoverage()
 
 
-def build_psnr_ssim(options: None):
-    """PSNR and SSIM of a translation against the truth, beside the input's own (paired data)"""
+def build_psnr_ssim(options: PSNRSSIMOptions):
+    """PSNR and SSIM of a translation against the truth, beside the input's own (paired data;
+    a small input enlarged bicubically); split, crop_border, data_range, y_channel"""
     from ganzoo_builtins.metrics.translation import PSNRSSIM
 
-    return PSNRSSIM()
+    return PSNRSSIM(options)
 
 
 @hookimpl
@@ -73,4 +92,4 @@ def ganzoo_register_metrics(register):
     register("pr", build_pr, options=PROptions)
     register("is", build_is)
     register("modes", build_modes)
-    register("psnr_ssim", build_psnr_ssim)
+    register("psnr_ssim", build_psnr_ssim, options=PSNRSSIMOptions)
