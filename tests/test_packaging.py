@@ -64,14 +64,18 @@ def test_an_unknown_name_is_one_line_with_the_nearest_recipe(tmp_path, monkeypat
 
 
 def test_ganzoo_recipes_lists_summaries_and_data_and_shows_one(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("COLUMNS", "500")
+    from ganzoo.commands.recipes import data_needed, summary_of
+
+    quickstart = REPO / "recipes" / "quickstart.yaml"
+    assert summary_of(quickstart) == "Quickstart: an MLP GAN on a 5x5 grid of 25 Gaussians."
+    assert data_needed(quickstart) == "gaussian_mixture (generated, no files)"
+    assert data_needed(REPO / "recipes" / "pix2pix_celeba_colour.yaml") == \
+        "degraded over celeba (data.root)"
     assert main(["recipes"]) == 0
     out = capsys.readouterr().out
-    assert "quickstart" in out and "an MLP GAN on a 5x5 grid of 25 Gaussians" in out
-    assert "gaussian_mixture (generated, no files)" in out
-    assert "degraded over celeba (data.root)" in out
+    assert "quickstart" in out and "pix2pix_celeba_colour" in out
     assert main(["recipes", "show", "quickstart"]) == 0
-    assert capsys.readouterr().out == (REPO / "recipes" / "quickstart.yaml").read_text()
+    assert capsys.readouterr().out == quickstart.read_text()
     one_line_error(capsys, ["recipes", "show", "nothing_like_it"], "no shipped recipe's name")
 
 

@@ -216,5 +216,6 @@ def ganzoo_register_datasets(register):
              sample_shape=lambda o: (1, o.image_size, o.image_size),
              fields=mnist_caption_fields, licence=MNIST_TERMS)
     register("caption_folder", build_caption_folder, options=CaptionFolderOptions,
+             sample_shape=lambda o: (o.channels, o.image_size, o.image_size),
              licence="your own images and captions: state their licence here before sharing "
                      "the model")
