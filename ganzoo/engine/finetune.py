@@ -21,9 +21,9 @@ KEY = "train.init_from"
 class StartingWeights:
     """The weights a run starts from, by role, and where they were read."""
 
-    networks: dict[str, dict[str, Any]]
-    emas: dict[str, dict[str, Any]]
-    source: Path
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)  # none: weights as built
+    emas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: Path | None = None
     notes: list[str] = field(default_factory=list)  # e.g. an unusable newer checkpoint skipped
     generators_only: bool = False  # an export holds one G and nothing else
 
@@ -78,17 +78,16 @@ def start_from(networks: Mapping[str, nn.Module], roles: Mapping[str, Role],
 
 
 def prepare(components: Any, init_from: str | None, freeze_d: int,
-            resuming: bool = False) -> StartingWeights | None:
+            resuming: bool = False) -> StartingWeights:
     """Before the run folder is made: load ``init_from``'s weights into the built networks
     (not when resuming: a resumed run has its own) and freeze D's first ``freeze_d`` layers.
     Pass the result to the Trainer, which starts the EMA from it and prints its notes."""
-    start = None
+    start = StartingWeights()  # the networks as built
     if init_from and not resuming:
         start = read_starting_weights(init_from, components.game.primary)
         start.notes += start_from(components.networks, components.game.roles, start)
     for role in components.roles_of_kind("discriminator") if freeze_d else ():
         frozen = freeze_first_layers(components.networks[role], freeze_d, role)
-        start = start or StartingWeights({}, {}, Path())
         start.notes.append(f"{role}: layers {', '.join(frozen)} frozen (train.freeze_d)")
     return start
 
