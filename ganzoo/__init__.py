@@ -20,6 +20,7 @@ API = {"Run": "ganzoo.api", "build": "ganzoo.api", "evaluate": "ganzoo.api",
        "sample": "ganzoo.api",
        "to_pil": "ganzoo.api", "to_pil_images": "ganzoo.api",
        "export": "ganzoo.exports", "load_exported": "ganzoo.exports",
+       "load_exported_text_encoder": "ganzoo.exports",
        "write_report": "ganzoo.report"}
 
 __all__ = ["__version__", "hookimpl", *API]

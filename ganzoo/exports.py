@@ -9,6 +9,9 @@ model card, laid out as a Hugging Face model repository (the layout huggingface_
       config.yaml          the same, as YAML
       recipe.yaml          the resolved recipe of the run, without local paths
       model.safetensors    G's weights (the EMA weights where the run kept them)
+      text_encoder.safetensors   a text-to-image run's text encoder, which turns captions
+                           into the embeddings G is conditioned on (config.json says how to
+                           build it)
       generator.torchscript.pt / generator.onnx   with --format torchscript / onnx
 
 Nothing in it says where anything lay on the machine that trained it: the data's folders and
@@ -17,6 +20,7 @@ Every file gets the mode of a file created as usual (the umask's), so others can
 
 ``load_exported(out)`` rebuilds G from config.json (config.yaml in older exports) and
 model.safetensors: no pickle is read. ``from_pretrained`` also takes a Hub repo id.
+``load_exported_text_encoder(out)`` rebuilds the text encoder where the export has one.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Generator
+from ganzoo.interfaces import Generator, TextEncoder
 
 FORMATS = ("safetensors", "torchscript", "onnx")
 CONFIG, WEIGHTS, RECIPE, CARD = "config.yaml", "model.safetensors", "recipe.yaml", "README.md"
 CONFIG_JSON, LICENSE = "config.json", "LICENSE.md"
+TEXT_WEIGHTS = "text_encoder.safetensors"
 FORMAT_FILES = {"torchscript": "generator.torchscript.pt", "onnx": "generator.onnx"}
 EXPORT_VERSION = 1
 
@@ -75,10 +80,15 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
              "has_ema": (checkpoint_state.get("ema") or {}).get(role) is not None}
     recipe, left_out = shareable(OmegaConf.to_container(run.recipe, resolve=True))
     check_portable(left_out, role)
+    encoder = text_encoder_of(run, checkpoint)
+    config = export_config(G, recipe, state, weights)
     staging = make_staging(out)
     try:
-        files = [save_weights(G, staging / WEIGHTS),
-                 *save_config(export_config(G, recipe, state, weights), staging)]
+        files = [save_weights(G, staging / WEIGHTS)]
+        if encoder is not None:
+            config["text_encoder"] = text_encoder_config(*encoder, recipe)
+            files.append(save_weights(encoder[1], staging / TEXT_WEIGHTS))
+        files += save_config(config, staging)
         OmegaConf.save(OmegaConf.create(recipe), staging / RECIPE)
         files.append(staging / RECIPE)
         if format != "safetensors":
@@ -97,6 +107,27 @@ def export(run: Any, out: str | Path, format: str = "safetensors", weights: str 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out / f.name for f in files]
+
+
+def text_encoder_of(run: Any, checkpoint: str | Path | None
+                    ) -> tuple[str, TextEncoder] | None:
+    """The role and network of the run's text encoder (from the checkpoint G came from), or
+    None where its game has none."""
+    from ganzoo.recipe import game_sections
+    from ganzoo.run import load_text_encoder
+
+    roles = game_sections(run.recipe.game.name, run.registry).of_kind("text_encoder")
+    if not roles:
+        return None
+    return roles[0], load_text_encoder(run.checkpoint_target(checkpoint), run.registry, "cpu")
+
+
+def text_encoder_config(role: str, encoder: TextEncoder, recipe: dict[str, Any]
+                        ) -> dict[str, Any]:
+    """What rebuilds the text encoder: its recipe section, caption length and vocabulary."""
+    return {"component": recipe[role], "role": role,
+            "caption_shape": list(encoder.image_shape), "vocabulary": list(encoder.vocabulary),
+            "embedding_dim": int(encoder.embedding_dim)}
 
 
 def check_target(out: Path) -> None:
@@ -334,6 +365,35 @@ def load_exported(folder: str | Path, device: str = "cpu") -> Generator:
     return G.to(device).eval()
 
 
+def load_exported_text_encoder(folder: str | Path, device: str = "cpu") -> TextEncoder:
+    """The text encoder of a text-to-image export, in eval mode: it turns captions into the
+    embeddings its generator takes in place of labels
+    (``ganzoo.sample(G, n, text=encoder.embed_captions(captions, n))``)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from ganzoo.components import build_one
+    from ganzoo.engine.checkpoint import load_weights
+    from ganzoo.plugins import load_registry_with_warnings as registry
+
+    folder = Path(folder)
+    config, where = read_config(folder)
+    section = config.get("text_encoder")
+    if not isinstance(section, dict) or not (folder / TEXT_WEIGHTS).is_file():
+        raise GanzooError(f"'{folder}': this export has no text encoder (its generator is not "
+                          "conditioned on text, or it was exported by an older ganzoo)")
+    encoder = build_one(registry(), "text_encoder", section["component"],
+                        f"{where}: text_encoder", tuple(section["caption_shape"]),
+                        tuple(section["vocabulary"]))
+    try:
+        weights = load_file(str(folder / TEXT_WEIGHTS))
+    except (SafetensorError, OSError) as exc:
+        raise GanzooError(f"'{folder / TEXT_WEIGHTS}': not a safetensors file "
+                          f"({first_line(exc)}); export the run again") from None
+    load_weights(encoder, weights, "text_encoder", folder / TEXT_WEIGHTS)
+    return encoder.to(device).eval()
+
+
 def check_weights_file(weights: dict[str, Any], G: Generator, path: Path) -> None:
     """Weights as ganzoo writes them: each tensor of the generator's own dtype (float32
     weights, not float64 or a quantized int8), and every number finite."""
@@ -428,7 +488,8 @@ def export_folder(source: str | Path, *, revision: str | None = None,
     try:
         return Path(snapshot_download(
             str(source), revision=revision, cache_dir=cache_dir,
-            local_files_only=local_files_only, allow_patterns=[CONFIG_JSON, CONFIG, WEIGHTS],
+            local_files_only=local_files_only,
+            allow_patterns=[CONFIG_JSON, CONFIG, WEIGHTS, TEXT_WEIGHTS],
             library_name="ganzoo", library_version=ganzoo.__version__))
     except (OSError, ValueError) as exc:  # not cached and offline, no such repo, bad id
         raise GanzooError(f"'{source}': no such folder here, and the Hugging Face Hub repo "
@@ -562,6 +623,10 @@ def use_lines(G: Generator) -> list[str]:
         return [f"images = ...   # (N, {shape}), float in [-1, 1]",
                 f"outputs = G(images)   # (N, {out})",
                 "# or: ganzoo translate . --input images/ --out outputs.npz"]
+    if getattr(G, "text_dim", 0):  # conditioned on text: the export holds its encoder
+        return ["encoder = ganzoo.load_exported_text_encoder('.')",
+                "text = encoder.embed_captions(['a thick seven'], 16)   # in its vocabulary",
+                f"samples = ganzoo.sample(G, 16, seed=0, text=text)   # (16, {out})"]
     lines = ["samples = ganzoo.sample(G, 16, seed=0)   # (16, " + out + ")"
              + (", classes 0, 1, ... in turn" if G.conditional else "")]
     for option, what in G.sampling_options.items():  # the sampling options G declares

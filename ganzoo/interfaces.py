@@ -372,6 +372,20 @@ class TextEncoder(nn.Module, ABC):
     def forward(self, tokens: Tensor) -> Tensor:
         """(N, max_words) tokens -> (N, embedding_dim) embeddings."""
 
+    def embed_captions(self, text: str | Sequence[str], n: int, what: str = "text") -> Tensor:
+        """n embeddings, on the CPU, of ``text`` (a caption, or captions taken in turn): the
+        condition a G conditioned on text samples with."""
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise GanzooError(f"n: the number of samples, a whole number greater than 0 "
+                              f"(got {n!r})")
+        captions = [text] if isinstance(text, str) else list(text)
+        if not captions:
+            raise GanzooError(f"{what}: give at least one caption")
+        with torch.no_grad():
+            tokens = self.tokenize(captions, what).to(next(self.parameters()).device)
+            embeddings = self(tokens).float().cpu()
+        return embeddings[torch.arange(n) % len(captions)]
+
 
 class StepContext:
     """What a loss or a regularizer may use, besides the logits, in one network's update.

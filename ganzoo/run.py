@@ -233,7 +233,7 @@ class Run:
         if (target, device) not in self._text_encoders:
             self._text_encoders[target, device] = load_text_encoder(target, self.registry,
                                                                     device or "auto")
-        embeddings = text_embeddings(self._text_encoders[target, device], text, n, "text")
+        embeddings = self._text_encoders[target, device].embed_captions(text, n, "text")
         return sample(G, n, None, seed, truncation=truncation, text=embeddings)
 
     def interpolate(self, rows: int = 8, steps: int = 10, seed: int = 0, label: Any = None,
@@ -275,7 +275,7 @@ class Run:
 def sample(G: Generator, n: int, labels: Any = None, seed: int = 0,
            truncation: float | None = None, text: Tensor | None = None) -> Tensor:
     """n samples of any generator (see :meth:`Run.sample`); ``text``: the n text embeddings
-    of a G conditioned on text (see ``text_embeddings``)."""
+    of a G conditioned on text (see ``TextEncoder.embed_captions``)."""
     import torch
 
     from ganzoo.sampling import check_fits_in_memory, class_labels, generate
@@ -330,19 +330,3 @@ def load_text_encoder(target: str | Path, registry: Registry, device: str = "aut
                         tuple(shape["image_shape"]), tuple(shape["vocabulary"]))
     load_weights(encoder, state["networks"][role], role, path)
     return encoder.to(pick_device(device, where="--device")).eval()
-
-
-def text_embeddings(encoder: TextEncoder, text: str | Sequence[str], n: int,
-                    what: str = "text") -> Tensor:
-    """n embeddings on the CPU of ``text`` (a caption, or captions taken in turn)."""
-    import torch
-
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise GanzooError(f"n: the number of samples, a whole number greater than 0 (got {n!r})")
-    captions = [text] if isinstance(text, str) else list(text)
-    if not captions:
-        raise GanzooError(f"{what}: give at least one caption")
-    with torch.no_grad():
-        tokens = encoder.tokenize(captions, what).to(next(encoder.parameters()).device)
-        embeddings = encoder(tokens).float().cpu()
-    return embeddings[torch.arange(n) % len(captions)]

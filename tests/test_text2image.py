@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -296,12 +298,15 @@ def test_text_for_a_generator_without_text(tmp_path, capsys, tiny_train):
 
 
 def test_show_eval_and_export(run, fake_data, tmp_path, capsys):
+    import ganzoo
     from ganzoo.interfaces import Generator
 
     assert main(["show", str(RECIPE), f"data.root={fake_data}"]) == 0
     shown = capsys.readouterr().out
     assert "generator gan_cls: z (100) -> 1x32x32" in shown
-    assert "text_encoder cnn_rnn: 12" in shown and "SequenceGRU" in shown
+    assert re.search(r"text_encoder cnn_rnn: caption of 12 tokens \(\d+ words\) -> embedding "
+                     r"\(1024\)", shown) and "SequenceGRU" in shown and "-> logit" not in \
+        shown.split("text_encoder cnn_rnn")[1].split("\n")[0]
     assert main(["eval", str(run), "eval.metrics=[modes]", "eval.n=8", "eval.ref=train"]) == 0
     saved = json.loads(next((run / "checkpoints").glob("*.eval.json")).read_text())
     saved = saved[-1] if isinstance(saved, list) else saved
@@ -311,3 +316,16 @@ def test_show_eval_and_export(run, fake_data, tmp_path, capsys):
     G = Generator.from_pretrained(out)
     assert G(torch.zeros(2, 100)).shape == (2, 1, 32, 32)
     assert G.text_dim == 16
+    # the export samples by text as the run does: its text encoder travels with G
+    encoder = ganzoo.load_exported_text_encoder(out)
+    text = encoder.embed_captions(["a thick seven", "a thin one"], 4)
+    assert text.shape == (4, 16) and torch.equal(text[0], text[2])
+    assert torch.allclose(ganzoo.sample(G, 4, seed=3, text=text),
+                          ganzoo.load_run(run).sample(4, seed=3, text=["a thick seven",
+                                                                        "a thin one"]),
+                          atol=1e-5)
+    assert "load_exported_text_encoder" in (out / "README.md").read_text()
+    with pytest.raises(GanzooError, match="this export has no text encoder"):
+        bare = Path(shutil.copytree(out, tmp_path / "bare"))
+        (bare / "text_encoder.safetensors").unlink()
+        ganzoo.load_exported_text_encoder(bare)

@@ -38,11 +38,11 @@ def sample(args: argparse.Namespace) -> int:
     labels = class_labels(G, args.n, args.label)
     condition = labels
     if args.text is not None:
-        from ganzoo.run import check_takes_text, load_text_encoder, text_embeddings
+        from ganzoo.run import check_takes_text, load_text_encoder
 
         check_takes_text(G, "--text")
         encoder = load_text_encoder(args.target, load_registry_with_warnings(), args.device)
-        condition = text_embeddings(encoder, args.text, args.n, "--text")
+        condition = encoder.embed_captions(args.text, args.n, "--text")
     with G.sampling(**options):
         samples = generate(G, args.n, args.seed, labels=condition)
     console.print(f"wrote {write_samples(samples, Path(args.out), labels)}")

@@ -20,7 +20,7 @@ from ganzoo.components import (
 )
 from ganzoo.engine.runtime import seed_everything
 from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Discriminator, Field, Generator, default_fields
+from ganzoo.interfaces import Discriminator, Field, Generator, TextEncoder, default_fields
 from ganzoo.recipe import component_options, game_sections
 from ganzoo.registry import Component, Registry
 from ganzoo.tracing import LayerRow, trace_layers
@@ -66,9 +66,9 @@ def show_recipe(recipe: DictConfig, registry: Registry) -> Group:
         network = build_network(registry, recipe, role, spec,
                                 network_shape(role, spec, fields, num_classes))
         label = role if role == spec.kind else f"{role} ({spec.kind})"
-        tables.append(generator_table(network, recipe[role].name, label)
-                      if spec.kind == "generator"
-                      else discriminator_table(network, recipe[role].name, label))
+        table = {"generator": generator_table, "text_encoder": text_encoder_table}.get(
+            spec.kind, discriminator_table)
+        tables.append(table(network, recipe[role].name, label))
     return Group(*tables)
 
 
@@ -132,6 +132,14 @@ def discriminator_table(D: Discriminator, name: str, role: str = "discriminator"
     size = D.image_shape[-1] if len(D.image_shape) == 3 else None
     return layer_table(f"{role} {name}: {format_shape(D.image_shape)}{conditioning(D)} "
                        "-> logit", rows, first_size=size)
+
+
+def text_encoder_table(encoder: TextEncoder, name: str, role: str = "text_encoder") -> Table:
+    tokens = torch.ones(2, encoder.max_words, dtype=torch.long)  # captions of the first word
+    rows = trace_layers(encoder, tokens)
+    return layer_table(f"{role} {name}: caption of {encoder.max_words} tokens "
+                       f"({len(encoder.vocabulary)} words) -> embedding "
+                       f"({encoder.embedding_dim})", rows, first_size=None)
 
 
 def layer_table(title: str, rows: list[LayerRow], first_size: int | None) -> Table:

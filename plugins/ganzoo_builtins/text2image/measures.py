@@ -29,13 +29,12 @@ def caption_following(G: Generator, encoder: TextEncoder, classifier: nn.Module,
                       cuts: tuple[Tensor, Tensor], seed: int = 1) -> dict[str, float]:
     """Shares of G's images (``per_caption`` for each caption) whose digit is the caption's,
     and whose thickness and slant bins are (among the captions that name them)."""
-    from ganzoo.run import text_embeddings
     from ganzoo.sampling import generate
     from ganzoo_builtins.mnist.classifier import classify
     from ganzoo_builtins.text2image.captions import bins, measure_ink
 
     n = len(captions) * per_caption
-    images = generate(G, n, seed, labels=text_embeddings(encoder, [c.text for c in captions], n))
+    images = generate(G, n, seed, labels=encoder.embed_captions([c.text for c in captions], n))
     asked = [captions[i % len(captions)] for i in range(n)]  # sample i draws caption i % len
     thickness, slant = measure_ink(to_digits(images))
     digit_hits = classify(classifier, images) == torch.tensor([c.digit for c in asked])
