@@ -16,6 +16,12 @@ torch.utils.flop_counter.FlopCounterMode (2 FLOPs per multiply-add, convolutions
 products only), then multiplied by the measured steps/s. On CUDA the share of the device's dense
 bf16 peak is printed too.
 
+With --recipes (e.g. sngan_cifar,biggan_cifar,stylegan2_cifar,r3gan_cifar), each recipe's own
+training step (its game, networks, n_critic and regularizers as written) is timed too, at each
+batch size, with its TFLOP/s and share of the bf16 peak, in fp32 and with all four speed options;
+images/s there counts the real images a step consumes (batch x n_critic). --recipe-overrides
+(comma-separated key=value, applied last) shrinks them, e.g. for a dry run on the CPU.
+
 With --speed-options, each speed option of the recipe (bf16 autocast, channels_last, fused
 Adam, torch.compile) is measured on its own and all together against the fp32 baseline, at the
 first batch size, on whatever device runs the benchmark: torch implements all four on the CPU
@@ -66,7 +72,9 @@ def case_root(case: str, data_root: Path) -> Path | None:
 
 
 def ganzoo_trainer(case: str, root: Path, batch_size: int, device: torch.device,
-                   extra: list[str], run_dir: Path):
+                   extra: list[str], run_dir: Path, recipe_file: str | None = None):
+    """A Trainer of the case's DCGAN recipe (or of ``recipe_file``) and a function doing one
+    of its steps."""
     from ganzoo.components import build_components
     from ganzoo.engine.runs import RunFolder
     from ganzoo.engine.trainer import Trainer
@@ -76,7 +84,7 @@ def ganzoo_trainer(case: str, root: Path, batch_size: int, device: torch.device,
     data = [f"data.root={root}"]
     if case == "cifar":
         data.append(f"data.verify={str(root.name == 'cifar-10-batches-py').lower()}")
-    recipe = load_recipe(REPO / "recipes" / RECIPE[case],
+    recipe = load_recipe(REPO / "recipes" / (recipe_file or RECIPE[case]),
                          [*data, f"train.batch_size={batch_size}", f"train.device={device}",
                           f"train.run_dir={run_dir}", *extra])
     components = build_components(recipe, load_registry())
@@ -84,6 +92,60 @@ def ganzoo_trainer(case: str, root: Path, batch_size: int, device: torch.device,
                                                                           str(run_dir)), recipe)
     batches = components.dataset.batches(batch_size, trainer.device, 0)
     return trainer, (lambda: trainer.step(batches))
+
+
+def recipe_case(recipe: str) -> str:
+    """The data case ('cifar' or 'celeba') a recipe of the zoo trains on."""
+    text = (REPO / "recipes" / f"{recipe}.yaml").read_text()
+    for case, name in (("cifar", "name: cifar10"), ("celeba", "name: celeba")):
+        if name in text:
+            return case
+    raise SystemExit(f"--recipes: {recipe} trains on neither CIFAR-10 nor CelebA")
+
+
+def recipes_table(args: argparse.Namespace, sizes: list[int], device: torch.device,
+                  peak: float | None, tmp: Path):
+    """Each recipe's own step: images/s and TFLOP/s at each batch size, fp32 and all four
+    speed options."""
+    from omegaconf import OmegaConf
+    from rich.table import Table
+
+    table = Table(title=f"the zoo's recipes on {device_name(device)} (median of {args.rounds} "
+                        f"rounds of {args.steps} steps after {args.warmup} warm-up; images/s: "
+                        "real images consumed, batch x n_critic)", title_justify="left")
+    for column in ("recipe", "batch", "fp32 img/s", "all four img/s", "speed-up",
+                   "TFLOP/s all four" + (" (% bf16 peak)" if peak else "")):
+        table.add_column(column, justify="left" if column == "recipe" else "right")
+    shrink = [o for o in args.recipe_overrides.split(",") if o]
+    for recipe in args.recipes.split(","):
+        case = recipe_case(recipe)
+        root = case_root(case, args.data_root)
+        if root is None:
+            table.add_row(recipe, "-", f"skipped: no {case} files under {args.data_root}",
+                          "", "", "")
+            continue
+        n_critic = OmegaConf.load(REPO / "recipes" / f"{recipe}.yaml").train.get("n_critic", 1)
+        for batch in sizes:
+            rates = {}
+            for variant in ("fp32 baseline", "all four"):
+                torch._dynamo.reset()
+                trainer, step = ganzoo_trainer(case, root, batch, device,
+                                               [*SPEED_OPTIONS[variant], *shrink],
+                                               tmp / f"{recipe}-{batch}-{len(rates)}",
+                                               f"{recipe}.yaml")
+                if variant == "all four":
+                    flops = flops_per_image(step, batch * n_critic)
+                rates[variant] = statistics.median(
+                    images_per_second(step, args.steps, args.warmup, batch * n_critic, device)
+                    for _ in range(args.rounds))
+                del trainer
+            fast = rates["all four"]
+            tflops = fast * flops / 1e12
+            shown = f"{tflops:.3f}" + (f" ({100 * tflops * 1e12 / peak:.1f}%)" if peak else "")
+            table.add_row(recipe, str(batch), f"{rates['fp32 baseline']:,.0f}", f"{fast:,.0f}",
+                          f"{fast / rates['fp32 baseline']:.2f}x", shown)
+        table.add_section()
+    return table
 
 
 def images_per_second(step: Callable[[], object], steps: int, warmup: int, batch_size: int,
@@ -162,6 +224,12 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="64,128,256", help="for ganzoo; 64 first")
     parser.add_argument("--speed-options", action="store_true",
                         help="also measure each speed option on its own and all together")
+    parser.add_argument("--recipes", default="", help="recipes whose own steps to time too, "
+                        "e.g. sngan_cifar,biggan_cifar (comma-separated)")
+    parser.add_argument("--recipe-batch-sizes", default="",
+                        help="batch sizes for --recipes (default: --batch-sizes)")
+    parser.add_argument("--recipe-overrides", default="",
+                        help="key=value overrides for --recipes, comma-separated")
     args = parser.parse_args()
     device = pick(args.device)
     sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -179,7 +247,7 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "case" else "right")
     tmp = Path(tempfile.mkdtemp(prefix="ganzoo-bench-"))
     options_table: list[tuple[str, dict[str, float]]] = []
-    for case in args.cases.split(","):
+    for case in filter(None, args.cases.split(",")):
         root = case_root(case, args.data_root)
         if root is None:
             console.print(f"skipping {case}: its files are not under {args.data_root}")
@@ -211,9 +279,13 @@ def main() -> None:
         if args.speed_options:
             options_table.append((case, speed_options(case, root, sizes[0], device, args,
                                                       tmp / f"{case}-options")))
-    console.print(table)
+    if args.cases:
+        console.print(table)
     if options_table:
         console.print(speed_options_table(options_table, sizes[0], device, args))
+    if args.recipes:
+        recipe_sizes = [int(b) for b in (args.recipe_batch_sizes or args.batch_sizes).split(",")]
+        console.print(recipes_table(args, recipe_sizes, device, peak, tmp))
     console.print(f"FLOPs per image (one training step, counted): see the method in this "
                   f"script's docstring. {versions()}")
 

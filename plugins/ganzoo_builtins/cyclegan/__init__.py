@@ -7,7 +7,7 @@ and G_ba(a) = a; each D sees real images against a pool of the 50 latest fakes, 
 swapped for older ones. The settings are the paper's and its reference code's (ngf = ndf = 64,
 InstanceNorm, reflection padding, weights from N(0, 0.02), D's objective halved, Adam 2e-4
 (0.5, 0.999), the lr constant, then decaying linearly to 0 over the second half: the
-``delayed_linear`` schedule registered here).
+``delayed_linear`` schedule).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ganzoo import hookimpl
 from ganzoo.errors import GanzooError
 from ganzoo.options import positive
 from ganzoo.roles import Role
-from ganzoo_builtins.schedules import DecayOptions
 
 CYCLEGAN_ROLES = {
     "g_ab": Role("generator", "optim_g", field="b", input="a",
@@ -64,16 +63,6 @@ class ResnetTranslatorOptions:
         positive("n_blocks", self.n_blocks, allow_none=True)
 
 
-@dataclass
-class DelayedLinearOptions(DecayOptions):
-    hold: float = 0.5  # the share of the run at the full lr before the decay begins
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 <= self.hold < 1:
-            raise ValueError(f"hold: must be in [0, 1) (got {self.hold!r})")
-
-
 def build_cyclegan(options: CycleGANOptions):
     """CycleGAN: G_ab and G_ba on unpaired domains a and b, LSGAN + cycle + identity terms,
     a pool of 50 fakes per D"""
@@ -110,14 +99,6 @@ def build_resnet_translator(options: ResnetTranslatorOptions, image_shape, num_c
                             input_shape)
 
 
-def build_delayed_linear(options: DelayedLinearOptions):
-    """delayed_linear: lr for the first hold of the run, then linear to final*lr (CycleGAN's,
-    pix2pix's 'linear' policy)"""
-    from ganzoo_builtins.cyclegan.schedule import DelayedLinear
-
-    return DelayedLinear(options.warmup, options.final, options.hold)
-
-
 @hookimpl
 def ganzoo_register_games(register):
     register("cyclegan", build_cyclegan, options=CycleGANOptions, roles=CYCLEGAN_ROLES)
@@ -126,8 +107,3 @@ def ganzoo_register_games(register):
 @hookimpl
 def ganzoo_register_generators(register):
     register("resnet_translator", build_resnet_translator, options=ResnetTranslatorOptions)
-
-
-@hookimpl
-def ganzoo_register_schedules(register):
-    register("delayed_linear", build_delayed_linear, options=DelayedLinearOptions)

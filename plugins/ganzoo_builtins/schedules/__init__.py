@@ -1,4 +1,5 @@
-"""Learning-rate schedules (optim_g.schedule / optim_d.schedule): constant, linear, cosine.
+"""Learning-rate schedules (optim_g.schedule / optim_d.schedule): constant, linear,
+delayed_linear, cosine.
 
 Each is a factor of the optimizer's lr as a pure function of the step, so a resumed run
 continues it exactly. ``warmup`` steps ramp the factor linearly from 1/warmup up to 1 first.
@@ -30,6 +31,16 @@ class DecayOptions(ScheduleOptions):
             raise ValueError(f"final: must be in [0, 1] (got {self.final!r})")
 
 
+@dataclass
+class DelayedLinearOptions(DecayOptions):
+    hold: float = 0.5  # the share of the run at the full lr before the decay begins
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.hold < 1:
+            raise ValueError(f"hold: must be in [0, 1) (got {self.hold!r})")
+
+
 def build_constant(options: ScheduleOptions):
     """constant: the optimizer's lr throughout (after any warm-up); the default"""
     from ganzoo_builtins.schedules.factors import Constant
@@ -51,8 +62,17 @@ def build_cosine(options: DecayOptions):
     return Cosine(options.warmup, options.final)
 
 
+def build_delayed_linear(options: DelayedLinearOptions):
+    """delayed_linear: lr for the first hold of the run, then linear to final*lr (pix2pix's
+    and CycleGAN's 'linear' policy)"""
+    from ganzoo_builtins.schedules.factors import DelayedLinear
+
+    return DelayedLinear(options.warmup, options.final, options.hold)
+
+
 @hookimpl
 def ganzoo_register_schedules(register):
     register("constant", build_constant, options=ScheduleOptions)
     register("linear", build_linear, options=DecayOptions)
+    register("delayed_linear", build_delayed_linear, options=DelayedLinearOptions)
     register("cosine", build_cosine, options=DecayOptions)

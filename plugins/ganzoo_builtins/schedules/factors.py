@@ -1,4 +1,4 @@
-"""The schedules' factors: warm-up, then constant, linear or cosine decay."""
+"""The schedules' factors: warm-up, then constant, linear, delayed linear or cosine decay."""
 
 from __future__ import annotations
 
@@ -37,3 +37,17 @@ class Linear(Constant):
 class Cosine(Linear):
     def decay(self, progress: float) -> float:
         return self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class DelayedLinear(Linear):
+    """The pix2pix/CycleGAN reference code's 'linear' policy: the full rate for the first
+    ``hold`` of the run, then a linear decay to ``final`` x lr at the last step."""
+
+    def __init__(self, warmup: int = 0, final: float = 0.0, hold: float = 0.5):
+        super().__init__(warmup, final)
+        self.hold = hold
+
+    def progress(self, step: int, total_steps: int) -> float:
+        """0 up to the end of the hold (and any warm-up), 1 at the last step."""
+        held = max(self.warmup, round(self.hold * total_steps))
+        return min(1.0, max(0, step - held) / max(1, total_steps - held))
