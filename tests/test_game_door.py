@@ -14,8 +14,15 @@ from torch import nn
 from ganzoo.errors import GanzooError
 
 #: The quickstart's weights (G, then D) after 60 steps at seed 0 on one CPU thread, as the
-#: two-player step before games were a kind computed them (torch 2.14.1, x86-64 CPU).
-QUICKSTART_60_STEPS = ("2.14.1", "726bcf5c3b1b3cc27cc74d4018d27cf9740f3e28138b58917a71c43e61131a76")
+#: two-player step before games were a kind computed them, with torch 2.14.1 on the two x86-64
+#: machines the suite has run on. The bytes depend on the CPU as well as on the code: torch's
+#: CPU kernels (oneDNN, MKL) choose their blocking, and so the order of their sums, by processor
+#: model, and the same commit gave the second digest once the machines changed. A digest outside
+#: these is a change in the step's arithmetic, or a machine not seen yet.
+QUICKSTART_60_STEPS = ("2.14.1", {
+    "726bcf5c3b1b3cc27cc74d4018d27cf9740f3e28138b58917a71c43e61131a76",
+    "63c4188fab6f6c5a23271ed06cfa913497bb368b068b1f6ed613f465afb934cd",
+})
 
 
 def digest(*networks: nn.Module) -> str:
@@ -42,7 +49,10 @@ def test_the_adversarial_game_gives_the_quickstart_bit_identical_weights(tmp_pat
     trainer = make_trainer(tmp_path / "run", ["train.steps=60", "train.device=cpu",
                                               "train.log_every=10"])
     trainer.fit()
-    assert digest(trainer.networks["generator"], trainer.networks["discriminator"]) == expected
+    weights = digest(trainer.networks["generator"], trainer.networks["discriminator"])
+    assert weights in expected, (
+        f"the quickstart's weights after 60 steps hash to {weights}, none of the recorded digests: "
+        "the adversarial step's arithmetic changed, or this CPU model orders its sums differently")
 
 
 def test_the_adversarial_game_plays_the_reference_dcgan_step(tmp_path, fake_data):
