@@ -193,6 +193,7 @@ def build_components(recipe: DictConfig, registry: Registry) -> Components:
     components.make_optimizer = functools.partial(build_optimizer, registry, recipe)
     check_conditioning(components, recipe)
     check_augmentation(components, recipe)
+    check_regularizers(components, recipe)
     for role in components.roles_of_kind("discriminator"):
         multiple = networks[role].batch_multiple
         if recipe.train.batch_size % multiple:
@@ -213,6 +214,16 @@ def check_augmentation(components: Components, recipe: DictConfig) -> None:
         raise GanzooError(f"augment.name: {recipe.augment.name!r} transforms images, but "
                           f"dataset {recipe.data.name!r} gives samples of shape {shape}; "
                           "remove the augment section")
+
+
+def check_regularizers(components: Components, recipe: DictConfig) -> None:
+    """A regularizer that transforms images is refused on a role whose samples are not."""
+    for i, entry in enumerate(components.regularizers):
+        shape = tuple(components.shapes[entry.role].image_shape)
+        if entry.regularizer.images_only and not is_image_shape(shape):
+            raise GanzooError(f"regularizers[{i}].name: {recipe.regularizers[i].name!r} "
+                              f"transforms images, but dataset {recipe.data.name!r} gives "
+                              f"samples of shape {shape}; remove it from regularizers")
 
 
 def build_game(registry: Registry, recipe: DictConfig) -> Game:

@@ -144,9 +144,9 @@ def test_augmentation_contract(component, augmentation):
 def test_regularizer_contract(component, regularizer):
     assert isinstance(regularizer, Regularizer)
     assert regularizer.player in ("discriminator", "generator")
-    overridden = [name for name in ("penalty", "after_update")
+    overridden = [name for name in ("penalty", "after_update", "select")
                   if getattr(type(regularizer), name) is not getattr(Regularizer, name)]
-    assert overridden, f"{component.name} adds no penalty and no after-update action"
+    assert overridden, f"{component.name} adds no penalty, no after-update action and no selection"
 
 
 @pytest.mark.parametrize("component", REGISTRY.all("optimizer"), ids=lambda c: c.name)

@@ -4,7 +4,8 @@ A game's ``step`` (``ganzoo.interfaces.Game``) reads like the reference DCGAN sc
 the arena gives it the words: ``next_batch`` (real data), ``generate`` (a generator role's
 fakes, carrying what made them), ``scorer`` (a discriminator role as the step sees it: the
 augmentation, then D, outputs in fp32), ``context`` (what losses and penalties see),
-``penalties`` (the regularizers of a role due at this step), ``update`` (one optimizer
+``penalties`` (the regularizers of a role due at this step), ``select`` (the fakes a role's
+loss uses, where a regularizer picks some: top-k training), ``update`` (one optimizer
 section's backward and step, then its after-update actions), ``autocast`` and ``log``.
 Nothing here reads a value back from the device: statistics stay tensors until the loop logs.
 """
@@ -19,12 +20,14 @@ import torch
 from torch import Tensor, nn
 
 from ganzoo.components import RegularizerEntry
+from ganzoo.errors import GanzooError
 from ganzoo.interfaces import (
     Augmentation,
     Batch,
     DOutput,
     Game,
     Loss,
+    Regularizer,
     Role,
     Schedule,
     StepContext,
@@ -139,6 +142,8 @@ class Arena:
     prepare: Callable[[Batch], Batch] = lambda batch: batch  # memory format of real batches
     batches_drawn: int = 0
     log: StepLog = field(default_factory=StepLog)
+    selected: set[str] = field(default_factory=set)  # roles whose fakes ``select`` saw
+    selection_checked: bool = False
 
     # ---- data and generators --------------------------------------------------------------
 
@@ -200,6 +205,37 @@ class Arena:
                 total = total + entry.weight * entry.every * penalty
         return total
 
+    def select(self, role: str, step: int, fake: Batch,
+               fake_out: DOutput) -> tuple[Batch, DOutput]:
+        """The fakes, and D's outputs on them, that ``role``'s loss uses: all of them unless a
+        regularizer of the role picks some (top-k training). How many it kept is logged as
+        ``<name>_kept``."""
+        self.selected.add(role)
+        for entry in self.regularizers:
+            if entry.role != role:
+                continue
+            index = entry.regularizer.select(fake_out.logits, step)
+            if index is None:
+                continue
+            n = fake_out.logits.shape[0]
+            fake = Batch(**{name: v[index] for name, v in fake.fields.items()})
+            fake_out = DOutput(fake_out.logits[index], {
+                k: v[index] if v.dim() and v.shape[0] == n else v
+                for k, v in fake_out.extra.items()})
+            self.log.add(f"{entry.name}_kept",
+                         torch.tensor(float(index.numel()), device=fake_out.logits.device))
+        return fake, fake_out
+
+    def check_selection(self, game: Game) -> None:
+        """A regularizer that picks fakes is refused in a game that never applies it."""
+        for i, entry in enumerate(self.regularizers):
+            picks = type(entry.regularizer).select is not Regularizer.select
+            if picks and entry.role not in self.selected:
+                raise GanzooError(f"regularizers[{i}].name: {entry.name!r} picks the fakes "
+                                  f"that {entry.role}'s loss uses, but game "
+                                  f"{type(game).__name__} does not apply such a choice "
+                                  "(arena.select); remove it, or use a game that does")
+
     def update(self, optimizer: str, loss: Tensor) -> None:
         """Backward of ``loss`` into the section's parameters only, its optimizer's step, then
         the after-update action of each regularizer of its roles."""
@@ -236,6 +272,9 @@ class Arena:
         for group in self.groups.values():
             group.set_learning_rate(step)
         stats = game.step(self, batches, step)
+        if not self.selection_checked:  # once: a game applies selections every step or never
+            self.check_selection(game)
+            self.selection_checked = True
         if self.augmentation is not None:
             for name, value in self.augmentation.log_values().items():
                 self.log.add(f"augment_{name}", value)

@@ -1,7 +1,7 @@
-"""Augmentations of D's inputs: DiffAugment (Zhao et al., 2020) and an adaptive variant whose
-strength p follows D's overfitting, by the heuristic of ADA (Karras et al., 2020).
+"""Augmentations of D's inputs: DiffAugment (Zhao et al., 2020), an adaptive variant whose
+strength p follows D's overfitting, by the heuristic of ADA (Karras et al., 2020), and x-flips.
 
-Both are differentiable and applied to real and fake batches alike, in both players' updates,
+All are differentiable and applied to real and fake batches alike, in both players' updates,
 so G learns through them. Written from the papers.
 """
 
@@ -46,6 +46,15 @@ class AdaptiveOptions(DiffAugmentOptions):
             raise ValueError(f"p: must be in [0, 1] (got {self.p!r})")
 
 
+@dataclass
+class XFlipOptions:
+    p: float = 0.5  # the probability that each image is mirrored
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.p <= 1:  # NaN fails it too
+            raise ValueError(f"p: a probability, in [0, 1] (got {self.p!r})")
+
+
 def build_diffaugment(options: DiffAugmentOptions):
     """DiffAugment (Zhao et al., 2020): color, translation and cutout on every input of D"""
     from ganzoo_builtins.augment.transforms import DiffAugment
@@ -63,7 +72,16 @@ def build_adaptive(options: AdaptiveOptions):
                            speed=options.speed, p=options.p)
 
 
+def build_xflip(options: XFlipOptions):
+    """x-flips: each input of D, real or fake, mirrored left to right with probability p (ADA's
+    xflip at a fixed p; unlike a mirrored dataset, G's samples are flipped too)"""
+    from ganzoo_builtins.augment.transforms import XFlip
+
+    return XFlip(options.p)
+
+
 @hookimpl
 def ganzoo_register_augmentations(register):
     register("diffaugment", build_diffaugment, options=DiffAugmentOptions)
     register("adaptive", build_adaptive, options=AdaptiveOptions)
+    register("xflip", build_xflip, options=XFlipOptions)

@@ -56,6 +56,22 @@ def cutout(x: Tensor, ratio: float) -> Tensor:
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
+def flip(x: Tensor, p: float) -> Tensor:
+    """Each image mirrored left to right with probability p, one draw per sample."""
+    chosen = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < p
+    return torch.where(chosen, x.flip(3), x)
+
+
+class XFlip(Augmentation):
+    """Horizontal flips of D's inputs, real and fake, each with probability p."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return flip(x, self.p) if x.dim() == 4 else x
+
+
 class DiffAugment(Augmentation):
     def __init__(self, policy: list[str], translation: float = 0.125, cutout: float = 0.5):
         self.policy = list(policy)

@@ -40,6 +40,8 @@ class Adversarial(Game):
         # not changed since it was drawn.
         with arena.autocast():
             fake_out = D_frozen(fake)
+            # All the fakes, or those a regularizer keeps (top-k: the k D finds most real).
+            fake, fake_out = arena.select("generator", step, fake, fake_out)
             ctx = arena.context(step, "generator", real, fake, D_frozen, fake_out=fake_out)
             g_loss = loss.generator_loss(fake_out.logits, ctx)
             g_objective = g_loss + arena.penalties("generator", ctx)

@@ -70,6 +70,15 @@ def build_acgan(options: ACGANOptions):
     return AuxiliaryClassifier(options.aux_weight)
 
 
+def build_rpgan(options: None):
+    """relativistic pairing (RpGAN; Jolicoeur-Martineau, 2019; R3GAN, Huang et al., 2024):
+    L_D = E[softplus(-(D(x) - D(G(z))))], L_G = E[softplus(-(D(G(z)) - D(x)))], each real
+    paired with one fake; with r1 and r2 (weight gamma), R3GAN's loss"""
+    from ganzoo_builtins.losses.objectives import RelativisticPairing
+
+    return RelativisticPairing()
+
+
 @hookimpl
 def ganzoo_register_losses(register):
     register("minimax", build_minimax)
@@ -78,3 +87,4 @@ def ganzoo_register_losses(register):
     register("hinge", build_hinge, options=HingeOptions)
     register("wasserstein", build_wasserstein)
     register("acgan", build_acgan, options=ACGANOptions)
+    register("rpgan", build_rpgan)

@@ -111,3 +111,31 @@ def classification(out, batch) -> Tensor:
         raise GanzooError("loss.name: acgan needs a conditional run and a discriminator with "
                           "an auxiliary class head (conditioning: acgan)")
     return F.cross_entropy(out.extra["class_logits"].float(), batch.labels)
+
+
+class RelativisticPairing(Loss):
+    """RpGAN, the relativistic pairing game (Jolicoeur-Martineau, 2019), as R3GAN (Huang et
+    al., 2024) trains it: each real sample is paired with one fake and D is asked how
+    much more real the real one looks, L_D = E[softplus(-(D(x_i) - D(G(z_i))))]; G the
+    reverse, L_G = E[softplus(-(D(G(z_i)) - D(x_i)))], with D(x) scored again in G's update
+    (``ctx.real_logits``). Only differences of D's outputs matter, so they are no
+    probabilities; R3GAN adds R1 and R2 (``r1``, ``r2``) for local convergence."""
+
+    outputs_are_logits = False
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx) -> Tensor:
+        return F.softplus(-paired(real_logits, fake_logits)).mean()
+
+    def generator_loss(self, fake_logits, ctx) -> Tensor:
+        return F.softplus(-paired(fake_logits, ctx.real_logits)).mean()
+
+
+def paired(logits: Tensor, others: Tensor) -> Tensor:
+    """logits_i - others_i: each sample against its partner of the other kind."""
+    from ganzoo.errors import GanzooError
+
+    if logits.shape != others.shape:
+        raise GanzooError(f"loss.name: rpgan pairs each real sample with one fake, but D scored "
+                          f"{tuple(logits.shape)} and {tuple(others.shape)}; give both batches "
+                          "the same size")
+    return logits - others

@@ -42,6 +42,17 @@ class R1(Regularizer):
         return 0.5 * input_gradient(ctx, ctx.real_x, ctx.real.labels).pow(2).sum(1).mean()
 
 
+class R2(Regularizer):
+    """E[||grad_x D(x)||^2] / 2 on fake samples (detached from G): R1's twin, which R3GAN
+    (Huang et al., 2024) adds so that D is smooth around G's samples too; weight is gamma."""
+
+    player = "discriminator"
+
+    def penalty(self, ctx: StepContext) -> Tensor:
+        fake = ctx.fake_x.detach()
+        return 0.5 * input_gradient(ctx, fake, ctx.fake.labels).pow(2).sum(1).mean()
+
+
 class WeightClip(Regularizer):
     """Clamps every parameter of D into [-clip, clip] after each of D's updates."""
 
