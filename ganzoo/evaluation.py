@@ -112,6 +112,27 @@ def reference_images(dataset: Dataset, n: int, seed: int) -> Tensor:
     return torch.cat(chunks)[:n]
 
 
+def reference_images_by_class(dataset: Dataset, n: int, seed: int) -> dict[int, Tensor]:
+    """Up to n real images of each class, as uint8 RGB on the CPU, taken in one epoch's random
+    order (no repeats); {} where the data has no labels."""
+    classes = dataset.num_classes or 0
+    batch = min(len(dataset), 1000)
+    chunks: dict[int, list[Tensor]] = {c: [] for c in range(classes)}
+    counts = dict.fromkeys(range(classes), 0)
+    for _, b in zip(range(len(dataset) // batch), dataset.batches(batch, torch.device("cpu"),
+                                                                  seed), strict=False):
+        if b.labels is None:
+            return {}
+        for c in b.labels.unique().tolist():
+            if counts.get(c, n) < n:
+                picked = b.x[b.labels == c][:n - counts[c]]
+                chunks[c].append(to_uint8_rgb(picked))
+                counts[c] += len(picked)
+        if all(got >= n for got in counts.values()):
+            break
+    return {c: torch.cat(parts) for c, parts in chunks.items() if parts}
+
+
 def balanced_labels(n: int, num_classes: int | None) -> Tensor | None:
     """Labels 0, 1, ..., K-1, 0, 1, ...: every class equally often (None when unconditional)."""
     return torch.arange(n) % num_classes if num_classes else None
@@ -209,6 +230,9 @@ class Evaluation(EvalContext):
         self.is_image = is_image_shape(tuple(G.image_shape))
         self._passes: list[_FidelityPass] | None = None
         self._real: Tensor | None = None
+        self._features: dict[tuple[int | None, int], tuple[Tensor, Tensor]] = {}
+        self._by_class: dict[int, dict[int, Tensor]] = {}  # n -> class -> its images
+        self._net: Any = None  # torch-fidelity's feature extractor, built on first use
 
     def labels(self, n: int) -> Tensor | None:
         """Class-balanced labels for n samples of a conditional G; None otherwise."""
@@ -261,6 +285,75 @@ class Evaluation(EvalContext):
         self._passes.append(_FidelityPass({key}, kwargs))
         return self._passes[-1]
 
+    def _reference_images(self) -> Tensor:
+        """The n reference images every image metric of this evaluation compares with."""
+        if self._real is None:
+            n = self.options.n
+            self._real = reference_images(self.reference, n, self.options.seed)
+            if len(self._real) < n:
+                self.notes.append(f"the reference split has {len(self._real)} images, fewer "
+                                  f"than n={n}")
+        return self._real
+
+    def features(self, label: int | None = None, n: int | None = None) -> tuple[Tensor, Tensor]:
+        """(generated, real) features of the layer FID uses, as (N, D) on the CPU (see
+        ``EvalContext.features``); computed once per (label, n) in an evaluation."""
+        n = n or self.options.n
+        if (label, n) not in self._features:
+            self._features[(label, n)] = self._extract_features(label, n)
+        return self._features[(label, n)]
+
+    def _extract_features(self, label: int | None, n: int) -> tuple[Tensor, Tensor]:
+        import torch_fidelity
+        from torch_fidelity.utils import (
+            create_feature_extractor,
+            extract_featuresdict_from_input_id_cached,
+            get_featuresdict_from_generative_model,
+            resolve_feature_layer_for_metric,
+        )
+
+        from ganzoo.imagefiles import cache_dir
+
+        options, G = self.options, self.G
+        extractor = build_extractor(options, self.registry)
+        name, sha = extractor.fidelity_name, extractor.weights_sha256()
+        layer = resolve_feature_layer_for_metric("fid", feature_extractor=name)
+        cuda = next(G.parameters()).device.type == "cuda"
+        kwargs = dict(batch_size=options.batch_size, verbose=False, save_cpu_ram=True,
+                      rng_seed=options.seed, **extractor.fidelity_kwargs())
+        if self._net is None:
+            self._net = create_feature_extractor(name, [layer], cuda=cuda, **kwargs)
+        cache = f"ganzoo-ref-{self.protocol['dataset']}-{self.reference_cache_key(sha, name)}"
+        if label is None:  # the samples and reference images torch-fidelity's metrics see
+            labels, what = self.labels(n), ""
+            real = self._reference_images() if n == options.n else reference_images(
+                self.reference, n, options.seed)
+            cache += "" if n == options.n else f"-first{n}"
+        else:  # the same z for every class
+            labels, what = torch.full((n,), label, dtype=torch.long), f"class {label} "
+            if n not in self._by_class:
+                self._by_class[n] = reference_images_by_class(self.reference, n, options.seed)
+            real = self._by_class[n].get(label)
+            if real is None:  # no image of this class: nothing to compare with
+                return torch.zeros(0, 0), torch.zeros(0, 0)
+            cache += f"-class{label}-of{n}"
+        model = generator_input(G, labels, self.progress.task(
+            f"eval: {what}samples through {name}", n))
+        fake = get_featuresdict_from_generative_model(model, self._net, n, options.batch_size,
+                                                      cuda, options.seed, False)[layer]
+        reals = extract_featuresdict_from_input_id_cached(
+            2, self._net, input2=_ReferenceImages(real, lambda: self.progress.task(
+                f"eval: {what}reference images through {name}", len(real))),
+            input2_cache_name=cache, cache=True, cache_root=str(cache_dir() / "fidelity"),
+            cuda=cuda, **kwargs)[layer]
+        self.protocol.update(
+            feature_extractor=extractor_spec(options)["name"], fidelity_extractor=name,
+            resize=extractor.resize, extractor_weights_sha256=sha,
+            torch_fidelity=torch_fidelity.__version__)
+        if label is None and n == options.n:
+            self.protocol.update(n_generated=n, n_reference=len(real))
+        return fake, reals
+
     def mode_coverage(self) -> dict[str, Any]:
         """Modes covered by samples of G, where the reference data knows its modes."""
         n = min(self.options.n, MODE_SAMPLES) if self.is_image else self.options.n
@@ -294,12 +387,7 @@ class Evaluation(EvalContext):
         sha = extractor.weights_sha256()
         dataset_name = self.protocol["dataset"]
         key = self.reference_cache_key(sha, extractor.fidelity_name)
-        if self._real is None:
-            self._real = reference_images(self.reference, options.n, options.seed)
-            if len(self._real) < options.n:
-                self.notes.append(f"the reference split has {len(self._real)} images, fewer "
-                                  f"than n={options.n}")
-        real = self._real
+        real = self._reference_images()
         isc = "is" in want and extractor.provides_isc
         kid_subset = kid_subset_size(min(options.n, len(real)))
         note = (f"KID subset size {kid_subset}, half of n (the usual {KID_SUBSET} needs "

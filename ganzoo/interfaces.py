@@ -594,9 +594,19 @@ class Regularizer:
     #: the role whose objective it joins and whose update it follows ('discriminator' or
     #: 'generator' in the plain game); a recipe entry's ``role:`` may name another role
     player: str = "discriminator"
+    #: whether it transforms images (C, H, W): such a regularizer is refused, in one line, on
+    #: data of other shapes (2-D points)
+    images_only: bool = False
 
     def penalty(self, ctx: StepContext) -> Tensor | None:
         """A scalar to add to the player's loss, or None."""
+        return None
+
+    def select(self, fake_logits: Tensor, step: int) -> Tensor | None:
+        """Override point: the indices of the fakes whose outputs the player's loss uses, from
+        D's logits on them (top-k training keeps those D finds most real), or None for all.
+        A game applies it through ``arena.select``; one that does not is refused at its
+        first step."""
         return None
 
     def after_update(self, network: nn.Module) -> None:
@@ -655,6 +665,14 @@ class EvalContext(ABC):
     @abstractmethod
     def mode_coverage(self) -> dict[str, Any]:
         """How G's samples cover the reference's known modes (empty where it knows none)."""
+
+    @abstractmethod
+    def features(self, label: int | None = None, n: int | None = None) -> tuple[Tensor, Tensor]:
+        """(generated, real) features, (N, D) on the CPU, from the layer FID uses of the
+        evaluation's feature extractor (image samples only). Without ``label``: n samples
+        (class-balanced) and n reference images, the ones the torch-fidelity metrics see
+        (n: eval.n). With a label: n samples of that class and up to n reference images of
+        it, both empty where the reference holds none."""
 
 
 class Metric(ABC):

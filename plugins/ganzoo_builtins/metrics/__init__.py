@@ -1,5 +1,6 @@
-"""Evaluation metrics: FID, KID, precision/recall and IS through torch-fidelity, mode coverage
-where the dataset knows its modes, and PSNR/SSIM for generators with an input.
+"""Evaluation metrics: FID, KID, precision/recall and IS through torch-fidelity, density and
+coverage and per-class FID on the same features, mode coverage where the dataset knows its
+modes, and PSNR/SSIM for generators with an input.
 
 The torch-fidelity metrics of one evaluation share one pass over the samples' features.
 """
@@ -21,6 +22,28 @@ class PROptions:
 
     def __post_init__(self) -> None:
         positive("k", self.k)
+
+
+@dataclass
+class DCOptions:
+    # each real sample's ball reaches its k-th nearest real neighbour; Naeem et al. (2020)
+    # use 5. eval.metrics: [{name: dc, k: 3}]
+    k: int = 5
+
+    def __post_init__(self) -> None:
+        positive("k", self.k)
+
+
+@dataclass
+class IntraFIDOptions:
+    # samples of each class, and at most as many reference images of it; null: eval.n
+    # divided among the classes. eval.metrics: [{name: intra_fid, n: 5000}]
+    n: int | None = None
+
+    def __post_init__(self) -> None:
+        positive("n", self.n, allow_none=True)
+        if self.n is not None and self.n < 2:
+            raise ValueError(f"n: a FID needs 2 or more samples of each class (got {self.n})")
 
 
 @dataclass
@@ -63,6 +86,20 @@ def build_pr(options: PROptions):
                           {"prc_neighborhood": options.k})
 
 
+def build_dc(options: DCOptions):
+    """density and coverage (Naeem et al., 2020) of Inception features; k neighbours"""
+    from ganzoo_builtins.metrics.features import DensityCoverage
+
+    return DensityCoverage(options.k)
+
+
+def build_intra_fid(options: IntraFIDOptions):
+    """intra-FID: FID of each class against its real images, and the mean (conditional G)"""
+    from ganzoo_builtins.metrics.features import IntraFID
+
+    return IntraFID(options.n)
+
+
 def build_is(options: None):
     """Inception Score (Salimans et al., 2016); needs an extractor with logits"""
     from ganzoo_builtins.metrics.measures import FidelityMetric
@@ -90,6 +127,8 @@ def ganzoo_register_metrics(register):
     register("fid", build_fid)
     register("kid", build_kid)
     register("pr", build_pr, options=PROptions)
+    register("dc", build_dc, options=DCOptions)
+    register("intra_fid", build_intra_fid, options=IntraFIDOptions)
     register("is", build_is)
     register("modes", build_modes)
     register("psnr_ssim", build_psnr_ssim, options=PSNRSSIMOptions)
