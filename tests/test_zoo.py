@@ -217,9 +217,9 @@ def test_pacgan_checks_the_batch_size_when_the_run_is_built(tmp_path, capsys):
     from ganzoo.cli import main
 
     recipe = Path(__file__).resolve().parent.parent / "recipes" / "pacgan_grid.yaml"
-    assert main(["run", str(recipe), "train.batch_size=250", "train.steps=2",
+    assert main(["run", str(recipe), "train.batch_size=201", "train.steps=2",
                  f"train.run_dir={tmp_path / 'r'}"]) == 2
-    assert ("train.batch_size: 250 is not a multiple of 4, the number of samples discriminator "
+    assert ("train.batch_size: 201 is not a multiple of 2, the number of samples discriminator "
             "'pacgan' scores together") in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
@@ -299,4 +299,5 @@ def test_show_traces_a_packing_discriminator_with_whole_packs(capsys):
     recipe = Path(__file__).resolve().parent.parent / "recipes" / "pacgan_grid.yaml"
     assert main(["show", str(recipe)]) == 0
     out = capsys.readouterr().out
-    assert "inner.net.1" in out and "discriminator pacgan: 2 -> logit" in out
+    assert "inner.net.1.linear" in out and "discriminator pacgan: 2 -> logit" in out
+    assert "407,201" in out  # the paper's maxout D on packs of 2: 4 -> 3 x (200 x 5) -> 1

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from ganzoo import hookimpl
 from ganzoo.options import one_of, positive, positive_list
 
+#: weight initialisations of the MLP networks
+INITS = ("default", "kaiming", "normal")
+
 
 @dataclass
 class MLPGeneratorOptions:
@@ -22,11 +25,12 @@ class MLPGeneratorOptions:
     latent_std: float = 1.0
     # default: PyTorch's | kaiming: He et al. (2015), normal with the ReLU gain, zero biases.
     # Without BatchNorm, PyTorch's default shrinks the signal layer by layer; He's keeps it.
+    # normal: weights N(0, 0.02), zero biases (PacGAN's and ALI's toy-data networks).
     init: str = "default"
 
     def __post_init__(self) -> None:
         positive("latent_dim", self.latent_dim)
-        one_of("init", self.init, ("default", "kaiming"))
+        one_of("init", self.init, INITS)
         if self.latent_categories < 0:
             raise ValueError(f"latent_categories: must be 0 (none) or more "
                              f"(got {self.latent_categories!r})")
@@ -43,9 +47,17 @@ class MLPDiscriminatorOptions:
     dropout: float = 0.0
     conditioning: str = "none"  # none | concat (one-hot label joins x) | projection | acgan
     spectral_norm: bool = False
+    # leaky_relu: LeakyReLU(0.2) | maxout: each hidden unit the max of maxout_pieces linear
+    # pieces (Goodfellow et al., 2013), as PacGAN's and ALI's toy-data discriminators
+    activation: str = "leaky_relu"
+    maxout_pieces: int = 5  # linear pieces per maxout unit
+    init: str = "default"  # default: PyTorch's | kaiming | normal: N(0, 0.02), zero biases
 
     def __post_init__(self) -> None:
         positive_list("hidden_dims", self.hidden_dims)
+        one_of("activation", self.activation, ("leaky_relu", "maxout"))
+        positive("maxout_pieces", self.maxout_pieces)
+        one_of("init", self.init, INITS)
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout: must be in [0, 1) (got {self.dropout!r})")
         one_of("conditioning", self.conditioning, ("none", "concat", "projection", "acgan"))
@@ -63,7 +75,8 @@ def build_generator(
 def build_discriminator(
         options: MLPDiscriminatorOptions, image_shape: tuple[int, ...],
         num_classes: int | None):
-    """Fully connected D: flattened sample -> LeakyReLU(0.2) hidden layers -> one logit."""
+    """Fully connected D: flattened sample -> LeakyReLU(0.2) (or maxout) hidden layers -> one
+    logit."""
     from ganzoo_builtins.mlp.networks import MLPDiscriminator
 
     return MLPDiscriminator(options, image_shape, num_classes)

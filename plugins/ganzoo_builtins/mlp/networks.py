@@ -13,6 +13,35 @@ from ganzoo_builtins.blocks import LabelTerms, conditioning_mode, spectral
 from ganzoo_builtins.mlp import MLPDiscriminatorOptions, MLPGeneratorOptions
 
 
+class Maxout(nn.Module):
+    """A maxout layer (Goodfellow et al., 2013): a linear map to width x pieces values, each
+    unit the largest of its pieces (the LinearMaxout of PacGAN's and ALI's toy-data D)."""
+
+    def __init__(self, width_in: int, width: int, pieces: int, sn: bool = False):
+        super().__init__()
+        self.width, self.pieces = width, pieces
+        self.linear = spectral(nn.Linear(width_in, width * pieces), sn)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).view(*x.shape[:-1], self.width, self.pieces).amax(dim=-1)
+
+
+def initialise(net: nn.Module, init: str, slope: float) -> None:
+    """He's init for the given leaky slope (kaiming) or N(0, 0.02) (normal) on every linear
+    layer, biases zero; default keeps PyTorch's."""
+    if init == "default":
+        return
+    for layer in net.modules():
+        if isinstance(layer, nn.Linear):
+            weight = (layer.parametrizations.weight.original
+                      if nn.utils.parametrize.is_parametrized(layer, "weight") else layer.weight)
+            if init == "kaiming":
+                nn.init.kaiming_normal_(weight, a=slope, nonlinearity="leaky_relu")
+            else:
+                nn.init.normal_(weight, 0.0, 0.02)
+            nn.init.zeros_(layer.bias)
+
+
 class MLPGenerator(Generator):
     sampling_options = {
         "truncation": "redraw z's Gaussian entries beyond T standard deviations (BigGAN's "
@@ -44,12 +73,7 @@ class MLPGenerator(Generator):
         if output == "tanh":
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
-        if options.init == "kaiming":
-            slope = 0.0 if options.activation == "relu" else 0.2
-            for layer in self.net:
-                if isinstance(layer, nn.Linear):
-                    nn.init.kaiming_normal_(layer.weight, a=slope, nonlinearity="leaky_relu")
-                    nn.init.zeros_(layer.bias)
+        initialise(self.net, options.init, 0.0 if options.activation == "relu" else 0.2)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         if self.conditional:  # cGAN: the one-hot label joins z
@@ -58,8 +82,9 @@ class MLPGenerator(Generator):
 
 
 class MLPDiscriminator(Discriminator):
-    """LeakyReLU(0.2) hidden layers and a linear head. Conditioning: the one-hot label joins
-    the input (concat), a projection term on the last features, or an auxiliary class head."""
+    """LeakyReLU(0.2) (or maxout) hidden layers and a linear head. Conditioning: the one-hot
+    label joins the input (concat), a projection term on the last features, or an auxiliary
+    class head."""
 
     def __init__(self, options: MLPDiscriminatorOptions, image_shape: tuple[int, ...],
                  num_classes: int | None = None):
@@ -71,7 +96,10 @@ class MLPDiscriminator(Discriminator):
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(self.image_shape) + (num_classes if self.mode == "concat" else 0)
         for hidden in options.hidden_dims:
-            layers += [spectral(nn.Linear(width, hidden), sn), nn.LeakyReLU(0.2)]
+            if options.activation == "maxout":
+                layers.append(Maxout(width, hidden, options.maxout_pieces, sn))
+            else:
+                layers += [spectral(nn.Linear(width, hidden), sn), nn.LeakyReLU(0.2)]
             if options.dropout:
                 layers.append(nn.Dropout(options.dropout))
             width = hidden
@@ -79,6 +107,8 @@ class MLPDiscriminator(Discriminator):
         self.net = nn.Sequential(*layers)
         if self.mode in ("projection", "acgan"):
             self.label_terms = LabelTerms(width, num_classes, self.mode, sn)
+        # maxout is piecewise linear: He's gain for slope 1 (linear), else LeakyReLU's 0.2
+        initialise(self.net, options.init, 1.0 if options.activation == "maxout" else 0.2)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor | DOutput:
         if self.mode == "concat":
