@@ -140,7 +140,27 @@ ZOO = {
     "quickstart": Entry("Goodfellow et al. 2014; Mukherjee et al. 2019",
                         "the GAN on 25 Gaussians (ClusterGAN's prior, He init, lazy R1, "
                         "linear decay)"),
-    "pacgan_grid": Entry("Lin et al. 2018", "packing against mode collapse"),
+    "pacgan_grid": Entry("Lin et al. 2018",
+                         "packing against mode collapse: the paper's 4 x 400 BN G and 3 x 200 "
+                         "maxout D on the 25-Gaussian grid, packs of 2 (bench/pacgan.py "
+                         "compares it unpacked)",
+                         ["train.steps=2000", "train.sample_every=1000",
+                          "train.checkpoint_every=1000", "train.log_every=100"],
+                         "24.8 ± 0.2 modes (PacGAN4), 23.8 ± 0.7 (PacGAN2), 17.3 ± 0.8 (GAN) "
+                         "at 400,000 steps (Lin et al. 2018, Table 1)",
+                         measure=lambda run, root: __import__("pacgan").zoo_measure(run, root)),
+    "pacgan_ring": Entry("Lin et al. 2018",
+                         "packing on the ring of 8 Gaussians (std 0.01, radius 1), the grid's "
+                         "networks",
+                         ["train.steps=2000", "train.sample_every=1000",
+                          "train.checkpoint_every=1000", "train.log_every=100"],
+                         "7.9 ± 0.1 modes (PacGAN2), 6.3 ± 0.5 (GAN) at 400,000 steps "
+                         "(Lin et al. 2018, Table 1)",
+                         measure=lambda run, root: __import__("pacgan").zoo_measure(run, root)),
+    "pacgan_stacked_mnist": Entry("Lin et al. 2018",
+                                  "packing on Stacked MNIST's 1,000 modes (DCGAN, packs of 2)",
+                                  [*SMALL_IMAGES, "generator.ngf=16",
+                                   "discriminator.inner.ndf=16", "data.size=2000"]),
     "mlp_mnist": Entry("Goodfellow et al. 2014", "the vanilla GAN on digits",
                        ["train.steps=2000"]),
     "dcgan_mnist": Entry("Radford et al. 2015", "convolutional G and D",
@@ -227,6 +247,34 @@ ZOO = {
                                "train.log_every=50", "train.sample_every=500",
                                "train.checkpoint_every=500"],
                               measure=caption_measures),
+    # the third wave: BigGAN entries here
+    "biggan_cifar": Entry("Brock et al. 2019",
+                          "shared class embedding, hierarchical z, orthogonal reg., SN in G "
+                          "and D, projection D, EMA of G",
+                          [*SMALL_IMAGES, "generator.ngf=32", "discriminator.ndf=32"]),
+    # the third wave: StyleGAN2 entries here
+    "stylegan2_cifar": Entry("Karras et al. 2020",
+                             "StyleGAN2: mapping MLP, modulated/demodulated convs, noise, skip "
+                             "G, residual D, style mixing, lazy R1 + path length",
+                             [*SMALL_IMAGES, "generator.ngf=32", "generator.latent_dim=128",
+                              "discriminator.ndf=32"],
+                             "none published for this set-up (StyleGAN2-ADA's CIFAR-10 "
+                             "configuration drops path length, mixing and the residual D)"),
+    "stylegan2_celeba64": Entry("Karras et al. 2020", "StyleGAN2 on faces at 64x64",
+                                [*SMALL_IMAGES, "generator.ngf=16", "generator.latent_dim=128",
+                                 "discriminator.ndf=16"]),
+    # the third wave: R3GAN entries here
+    "r3gan_cifar": Entry("Huang et al. 2024",
+                         "RpGAN + R1 + R2 on a ConvNeXt-style G and D (grouped inverted "
+                         "bottlenecks, no normalization), class-conditional",
+                         [*SMALL_IMAGES, "generator.ngf=32", "discriminator.ndf=32"],
+                         "FID 1.96, class-conditional, with ADA's augmentation (Huang et al. "
+                         "2024)"),
+    "r3gan_stacked_mnist": Entry("Huang et al. 2024", "R3GAN against mode collapse: Stacked "
+                                 "MNIST's 1,000 modes",
+                                 [*SMALL_IMAGES, "generator.ngf=32", "discriminator.ndf=32",
+                                  "data.size=2000"],
+                                 "1,000 modes, KL to uniform 0.029 (Huang et al. 2024)"),
 }
 
 
@@ -234,7 +282,7 @@ def data_overrides(recipe: str, root: Path) -> list[str]:
     text = (RECIPES / f"{recipe}.yaml").read_text()
     if "name: degraded" in text:  # pairs made from a base dataset
         return [f"data.base.root={root / 'celeba'}"]
-    if "name: mnist" in text:
+    if "name: mnist" in text or "name: stacked_mnist" in text:
         return [f"data.root={root}"]
     if "name: cifar10" in text:
         full = root / "cifar10" / "cifar-10-batches-py"
@@ -259,7 +307,8 @@ def train(recipe: str, overrides: list[str], run_dir: Path) -> float:
 
 
 def cheap_measures(run_dir: Path, root: Path) -> str:
-    """Mode coverage for toy data; digit classes (and class accuracy) for the MNIST family."""
+    """Mode coverage for toy data and Stacked MNIST; digit classes (and class accuracy) for
+    MNIST."""
     from ganzoo.plugins import load_registry
     from ganzoo.sampling import class_labels, generate, load_generator
 
@@ -274,6 +323,13 @@ def cheap_measures(run_dir: Path, root: Path) -> str:
         return (f"{result['modes_covered']}/25 modes, {result['high_quality_share']:.0%} high "
                 f"quality, mode spread {result['mode_spread']:.2f}, reverse KL "
                 f"{result['reverse_kl']:.3f} (2,500 samples)")
+    if data == "stacked_mnist":
+        from ganzoo.components import build_one
+
+        stacked = build_one(registry, "dataset", state["recipe"]["data"], "data")
+        result = stacked.mode_coverage(generate(G, 26000, seed=1))
+        return (f"{result['modes_covered']}/1000 modes, KL to uniform "
+                f"{result['kl_to_uniform']:.3f} (26,000 samples)")
     if data != "mnist":
         return "not measured at this scale"
     from ganzoo_builtins.mnist.classifier import classify, digit_classifier

@@ -81,3 +81,50 @@ class ValueReads(TorchDispatchMode):
         if name in self.READS:
             self.seen.append(name)
         return func(*args, **(kwargs or {}))
+
+
+def evaluate_with_tiny_extractor(run: Path, monkeypatch: Any, n: int, step: int,
+                                 *extra: str) -> tuple[Registry, dict[str, Any]]:
+    """``ganzoo eval run`` with the tests' tiny feature extractor, FID and KID on n samples;
+    the registry that knows the extractor (patched in for later commands) and the saved entry."""
+    import json
+
+    from test_evaluation import TinyPlugin
+
+    from ganzoo import plugins
+    from ganzoo.cli import main
+
+    registry = load_registry(extra_plugins={"tiny": TinyPlugin()})
+    monkeypatch.setattr(plugins, "load_registry", lambda extra_plugins=None: registry)
+    assert main(["eval", str(run), "--n", str(n), "--extractor", "tiny",
+                 "--metrics", "fid,kid", *extra]) == 0
+    saved = json.loads((run / "checkpoints" / f"step_{step:07d}.eval.json").read_text())
+    saved = saved[-1] if isinstance(saved, list) else saved
+    assert saved["metrics"]["fid"] > 0 and saved["protocol"]["n_generated"] == n
+    return registry, saved
+
+
+def assert_onnx_export_gives_the_samples(run: Path, out: Path, registry: Registry,
+                                         num_classes: int | None = None) -> None:
+    """``ganzoo export --format onnx`` of the run: the ONNX generator's images for 5 z's (and
+    labels 0, 1, ... where num_classes is given) are G's; skipped without onnxruntime."""
+    import numpy as np
+    import pytest
+    import torch
+
+    from ganzoo.cli import main
+    from ganzoo.sampling import load_generator
+
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    pytest.importorskip("onnxscript", reason="onnxscript is not installed")
+    assert main(["export", str(run), "--out", str(out), "--format", "onnx"]) == 0
+    G, _, _ = load_generator(run, registry, device="cpu")
+    z = G.sample_latent(5, generator=torch.Generator().manual_seed(3))
+    labels = None if num_classes is None else torch.arange(5) % num_classes
+    with torch.no_grad():
+        expected = (G(z) if labels is None else G(z, labels)).numpy()
+    session = ort.InferenceSession(str(out / "generator.onnx"))
+    names = [i.name for i in session.get_inputs()]
+    feeds = {"z": z.numpy(), **({"labels": labels.numpy()} if "labels" in names else {})}
+    (got,) = session.run(None, feeds)
+    np.testing.assert_allclose(got, expected, atol=1e-4)

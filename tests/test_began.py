@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import make_trainer, one_line_error
+from helpers import (
+    assert_onnx_export_gives_the_samples,
+    evaluate_with_tiny_extractor,
+    make_trainer,
+    one_line_error,
+)
 from torch import nn
 
 from ganzoo.api import build
@@ -172,12 +177,8 @@ def test_the_halving_schedule_is_the_reference_codes():
 
 
 def test_show_sample_eval_export_and_report_of_a_run(tmp_path, fake_data, capsys, monkeypatch):
-    import numpy as np
     from PIL import Image
-    from test_evaluation import TinyPlugin
 
-    from ganzoo import plugins
-    from ganzoo.plugins import load_registry
 
     assert main(["show", str(RECIPE), *tiny(fake_data)]) == 0
     shown = capsys.readouterr().out
@@ -191,26 +192,8 @@ def test_show_sample_eval_export_and_report_of_a_run(tmp_path, fake_data, capsys
     faces = sorted((tmp_path / "faces").glob("*.png"))
     assert len(faces) == 3 and Image.open(faces[0]).size == (16, 16)
 
-    registry = load_registry(extra_plugins={"tiny": TinyPlugin()})
-    monkeypatch.setattr(plugins, "load_registry", lambda extra_plugins=None: registry)
-    assert main(["eval", str(run), "--n", "16", "--extractor", "tiny",
-                 "--metrics", "fid,kid"]) == 0
-    saved = json.loads((run / "checkpoints" / "step_0000003.eval.json").read_text())
-    saved = saved[-1] if isinstance(saved, list) else saved
-    assert saved["metrics"]["fid"] > 0 and saved["protocol"]["n_generated"] == 16
-
-    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
-    pytest.importorskip("onnxscript", reason="onnxscript is not installed")
-    assert main(["export", str(run), "--out", str(tmp_path / "model"), "--format", "onnx"]) == 0
-    from ganzoo.sampling import load_generator
-
-    G, _, _ = load_generator(run, registry, device="cpu")
-    z = G.sample_latent(5, generator=torch.Generator().manual_seed(3))
-    with torch.no_grad():
-        expected = G(z).numpy()
-    session = ort.InferenceSession(str(tmp_path / "model" / "generator.onnx"))
-    (onnx_out,) = session.run(None, {"z": z.numpy()})
-    np.testing.assert_allclose(onnx_out, expected, atol=1e-4)
+    registry, _ = evaluate_with_tiny_extractor(run, monkeypatch, 16, 3)
+    assert_onnx_export_gives_the_samples(run, tmp_path / "model", registry)
     card = (tmp_path / "model" / "README.md").read_text()
     assert "game `began`" in card and "U(-1, 1)" in card
 

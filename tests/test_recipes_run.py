@@ -22,6 +22,8 @@ def data_override(recipe: str, fake_data: Path) -> list[str]:
         return ["data.root=.", "data.image_size=32"]
     if "name: degraded" in text:  # pairs made from a base dataset: its root is data.base.root
         return [f"data.base.root={fake_data / 'celeba'}"]
+    if "name: stacked_mnist" in text:
+        return [f"data.root={fake_data}", "data.size=64"]
     if "name: mnist" in text:
         return [f"data.root={fake_data}"]
     if "name: cifar10" in text:
@@ -33,11 +35,19 @@ def data_override(recipe: str, fake_data: Path) -> list[str]:
 
 def shrink(recipe: str) -> list[str]:
     text = (RECIPES / recipe).read_text()
+    if "name: pacgan" in text and "name: dcgan" in text:
+        return ["generator.ngf=4", "discriminator.inner.ndf=4"]
     if "name: dcgan" in text:
         return SHRINK
     if "name: resnet_translator" in text:  # CycleGAN: two generators, two discriminators
         return ["g_ab.ngf=4", "g_ba.ngf=4", "g_ab.n_blocks=1", "g_ba.n_blocks=1",
                 "d_a.ndf=4", "d_b.ndf=4"]
+    if "name: biggan" in text:
+        return ["generator.ngf=8", "discriminator.ndf=8"]
+    if "name: stylegan2" in text:
+        return ["generator.ngf=8", "discriminator.ndf=8"]
+    if "name: r3gan" in text:
+        return ["generator.ngf=8", "discriminator.ndf=8"]
     if "name: resnet" in text or "name: unet" in text:
         return ["generator.ngf=8", "discriminator.ndf=8"]
     if "name: srresnet" in text:
