@@ -3,8 +3,9 @@
 # ../shared/gpu/pack and its two transfers (see ../shared/gpu/README.md):
 #   1. the CUDA-only tests (bf16, channels_last, fused Adam, compile; skipped without pytest);
 #   2. bench/throughput.py over the speed options and batch sizes (DCGAN-32 on CIFAR-10 and
-#      DCGAN-64 on CelebA-sized images; SNGAN-32 by its recipe), with the share of the chip's
-#      bf16 peak;
+#      DCGAN-64 on CelebA-sized images against the plain PyTorch loop; then the recipes
+#      sngan_cifar, biggan_cifar, stylegan2_cifar and r3gan_cifar, each its own step, fp32 and
+#      all four speed options), with the share of the chip's bf16 peak;
 #   3. a short sngan_cifar run and its FID-10k against the JPEG CIFAR-10 train split.
 # Every figure goes into one table, $OUT/gpu.md (and each step's log beside it).
 #
@@ -26,7 +27,8 @@ DATA=${GANZOO_DATA_ROOT:-../shared/data}
 if [ "$DRY" = 1 ]; then
     DEVICE=cpu
     TESTS=(tests/test_speed_options.py -k "compiled_steps_match")
-    THROUGHPUT=(--cases cifar --steps 1 --warmup 1 --rounds 1 --batch-sizes 8)
+    THROUGHPUT=(--cases cifar --steps 1 --warmup 1 --rounds 1 --batch-sizes 8
+                --recipe-overrides generator.ngf=8,discriminator.ndf=8,train.compile=false)
     RUN=(train.steps=4 train.batch_size=8 generator.ngf=8 discriminator.ndf=8
          train.log_every=2 train.sample_every=4 train.checkpoint_every=4)
     FID_N=16
@@ -34,7 +36,7 @@ else
     DEVICE=cuda
     TESTS=(tests/test_speed_options.py tests/test_engine.py -k "cuda or bf16 or compile or fused or channels")
     THROUGHPUT=(--cases cifar,celeba --steps 20 --warmup 5 --rounds 3 --batch-sizes 64,256,1024
-                --speed-options)
+                --speed-options --recipe-batch-sizes 256)
     RUN=(train.steps=5000 train.precision=bf16 train.channels_last=true train.fused_adam=true)
     FID_N=10000
 fi
@@ -46,6 +48,7 @@ else
     CIFAR=(data.root="$DATA/cifar10/cifar-10-batches-py-subset" data.verify=false)
     AGAINST="CIFAR-10 subset train"
 fi
+ZOO_RECIPES=sngan_cifar,biggan_cifar,stylegan2_cifar,r3gan_cifar
 INCEPTION=${GANZOO_FID_INCEPTION:-../shared/models/inception-2015-12-05-fid.torchscript.pt}
 
 rows=()
@@ -66,7 +69,8 @@ else
     rows+=("| CUDA-only tests | skipped: no pytest here | 0 | |")
 fi
 step "throughput and speed options" throughput.log \
-    "$PY" bench/throughput.py --device "$DEVICE" --data-root "$DATA" "${THROUGHPUT[@]}"
+    "$PY" bench/throughput.py --device "$DEVICE" --data-root "$DATA" "${THROUGHPUT[@]}" \
+    --recipes "$ZOO_RECIPES"
 step "sngan_cifar run" sngan_run.log \
     ganzoo run sngan_cifar "${CIFAR[@]}" "${RUN[@]}" train.device="$DEVICE" \
     train.run_dir="$OUT/sngan_run"
@@ -85,7 +89,7 @@ step "sngan_cifar FID-$FID_N vs $AGAINST" sngan_fid.log \
     echo
     echo "## Throughput"
     echo
-    grep -v "^[┏┡└]" "$OUT/throughput.log" | head -n 80
+    grep -v "^[┏┡└]" "$OUT/throughput.log" | head -n 120
     echo
     echo "## FID"
     echo

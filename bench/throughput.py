@@ -39,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, add_common_args, device_name, pick, sync, versions  # noqa: E402
@@ -161,12 +162,30 @@ def images_per_second(step: Callable[[], object], steps: int, warmup: int, batch
 
 
 def flops_per_image(step: Callable[[], object], batch_size: int) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
+    counter = FlopCount()
     with counter:
         step()
-    return counter.get_total_flops() / batch_size
+    return counter.total / batch_size
+
+
+class FlopCount(TorchDispatchMode):
+    """The FLOPs of every op torch's flop counter has a formula for (matmuls, convolutions,
+    attention), summed. torch's FlopCounterMode counts the same ops, but its module tracking
+    breaks autograd.grad, and so every step with R1, R2 or a path length penalty."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        from torch.utils.flop_counter import flop_registry
+
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
 
 
 def peak_flops(device: torch.device) -> float | None:

@@ -28,3 +28,5 @@ def test_the_gpu_script_runs_end_to_end_on_the_cpu_dry(tmp_path, inception_path,
                  "sngan_cifar FID-16"):
         assert f"| {step}" in table, step
     assert "│ fid " in table and "DCGAN-32 CIFAR-10" in table
+    for recipe in ("sngan_cifar", "biggan_cifar", "stylegan2_cifar", "r3gan_cifar"):
+        assert f"│ {recipe} " in table, recipe  # its own step, timed
