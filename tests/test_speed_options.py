@@ -66,6 +66,24 @@ def test_compiled_steps_match_eager_steps(tmp_path):
     assert not any(key.startswith("_orig_mod") for key in state["networks"]["generator"])
 
 
+def test_a_compiled_run_takes_gradient_penalties(tmp_path, monkeypatch):
+    """R1, R2 and WGAN-GP differentiate D's input gradient again, which compiled graphs cannot
+    (aot_autograd has no double backward): the penalties call D uncompiled, the rest of the
+    step compiled. The aot_eager backend compiles as inductor does, without a C++ compiler."""
+    import functools
+
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    overrides = ["train.steps=2", "train.batch_size=16", "train.device=cpu", "train.log_every=1",
+                 "train.sample_every=100", "generator.hidden_dims=[16]",
+                 "discriminator.hidden_dims=[16]", "train.compile=true",
+                 "regularizers=[{name: r1, weight: 1}, {name: r2, weight: 1}, "
+                 "{name: gradient_penalty, weight: 1}]"]
+    trainer = make_trainer(tmp_path / "run", overrides)
+    assert trainer.arena.calls["discriminator"] is not trainer.networks["discriminator"]
+    trainer.fit()
+    assert trainer.step_done == 2
+
+
 # Every slot of the step filled: an adaptive augmentation, a lazy penalty (due at step 2) and
 # an after-update action, schedules on both players, a loss that asks for D(x) in G's update.
 EVERY_SLOT = ["augment.name=kit_flip", "loss.name=kit_rasgan",

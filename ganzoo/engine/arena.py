@@ -13,6 +13,7 @@ Nothing here reads a value back from the device: statistics stay tensors until t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,18 @@ class Scorer:
             x = self.augmentation(x)
         return as_doutput(self.call(x, labels if self.conditional else None))
 
+    @contextmanager
+    def uncompiled(self) -> Iterator[None]:
+        """D called as its plain (or DDP) module within, not through torch.compile's graph:
+        penalties such as R1 differentiate D's input gradient again, and compiled graphs
+        cannot be differentiated twice (aot_autograd has no double backward)."""
+        compiled = self.call
+        self.call = getattr(compiled, "_orig_mod", compiled)  # torch.compile keeps the module
+        try:
+            yield
+        finally:
+            self.call = compiled
+
 
 @dataclass
 class Arena:
@@ -199,7 +212,9 @@ class Arena:
         for entry in self.regularizers:
             if entry.role != role or ctx.step % entry.every:
                 continue
-            penalty = entry.regularizer.penalty(ctx)
+            scorer = ctx.score
+            with scorer.uncompiled() if isinstance(scorer, Scorer) else nullcontext():
+                penalty = entry.regularizer.penalty(ctx)
             if penalty is not None:
                 self.log.add(entry.name, penalty)
                 total = total + entry.weight * entry.every * penalty
