@@ -1,6 +1,7 @@
 """Building blocks the built-in networks share: spectral norm, class-conditional BatchNorm,
-self-attention, and the discriminator heads for labels (projection, auxiliary classifier,
-concatenation). Not a plugin: the network plugins import it when they build.
+self-attention, the discriminator heads for labels (projection, auxiliary classifier,
+concatenation), and the [1, 3, 3, 1] low-pass downsampling of StyleGAN2 and R3GAN. Not a
+plugin: the network plugins import it when they build.
 """
 
 from __future__ import annotations
@@ -106,3 +107,24 @@ def label_maps(x: Tensor, labels: Tensor, num_classes: int) -> Tensor:
     if x.dim() == 4:
         one_hot = one_hot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
     return torch.cat([x, one_hot], dim=1)
+
+
+def lowpass_kernel() -> Tensor:
+    """The 4x4 bilinear filter, outer([1, 3, 3, 1]) / 64 (the [1, 2, 1] filter convolved with
+    [1, 1]), as (1, 1, 4, 4)."""
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    kernel = torch.outer(taps, taps)
+    return (kernel / kernel.sum()).view(1, 1, 4, 4)
+
+
+class LowpassDownsample(nn.Module):
+    """2x downsampling after the [1, 3, 3, 1] low-pass filter, per channel (StyleGAN2's blur
+    before a strided conv, R3GAN's downsampling)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.register_buffer("kernel", lowpass_kernel().repeat(channels, 1, 1, 1),
+                             persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.kernel.to(x.dtype), stride=2, padding=1, groups=x.shape[1])

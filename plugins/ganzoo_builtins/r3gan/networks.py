@@ -24,7 +24,8 @@ from torch import Tensor, nn
 
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo_builtins.blocks import conditioning_mode
+from ganzoo_builtins.blocks import LowpassDownsample as Downsample
+from ganzoo_builtins.blocks import conditioning_mode, lowpass_kernel
 from ganzoo_builtins.r3gan import R3GANDiscriminatorOptions, R3GANGeneratorOptions
 
 SLOPE = 0.2
@@ -103,14 +104,6 @@ class ResidualBlock(nn.Module):
         return x + self.project(self.act2(self.grouped(self.act1(self.expand(x)))))
 
 
-def lowpass_kernel() -> Tensor:
-    """The 4x4 bilinear filter, outer([1, 3, 3, 1]) / 64 (the paper's [1, 2, 1] convolved with
-    [1, 1])."""
-    taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
-    kernel = torch.outer(taps, taps)
-    return (kernel / kernel.sum()).view(1, 1, 4, 4)
-
-
 class Upsample(nn.Module):
     """Bilinear 2x upsampling: zeros between samples filtered by 4 x the low-pass kernel."""
 
@@ -122,18 +115,6 @@ class Upsample(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.conv_transpose2d(x, self.kernel.to(x.dtype), stride=2, padding=1,
                                   groups=x.shape[1])
-
-
-class Downsample(nn.Module):
-    """2x downsampling after the low-pass filter (the same kernel), per channel."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.register_buffer("kernel", lowpass_kernel().repeat(channels, 1, 1, 1),
-                             persistent=False)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.kernel.to(x.dtype), stride=2, padding=1, groups=x.shape[1])
 
 
 def blocks_of(width: int, count: int, options, total: int) -> list[nn.Module]:

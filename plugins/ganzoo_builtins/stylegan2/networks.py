@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Discriminator, Generator
+from ganzoo_builtins.blocks import LowpassDownsample
 from ganzoo_builtins.stylegan2 import StyleGAN2DiscriminatorOptions, StyleGAN2GeneratorOptions
 
 GAIN = math.sqrt(2)  # of leaky ReLU 0.2, keeping activations at unit variance
@@ -69,23 +70,15 @@ class EqualConv2d(nn.Module):
         self.weight = nn.Parameter(torch.randn(c_out, c_in, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(c_out)) if bias else None
         self.scale = 1 / math.sqrt(c_in * kernel * kernel)
-        self.activate, self.down = activate, down
+        self.activate = activate
+        self.down = LowpassDownsample(c_in) if down else None
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.down:
-            x = blur_down(x)
+        if self.down is not None:
+            x = self.down(x)
         k = self.weight.shape[-1]
         out = F.conv2d(x, self.weight * self.scale, self.bias, padding=k // 2)
         return lrelu(out) if self.activate else out
-
-
-def blur_down(x: Tensor) -> Tensor:
-    """The [1, 3, 3, 1] low-pass filter (separable, normalized), then every second pixel."""
-    taps = torch.tensor([1.0, 3.0, 3.0, 1.0], dtype=x.dtype, device=x.device)
-    kernel = torch.outer(taps, taps) / taps.sum() ** 2
-    channels = x.shape[1]
-    return F.conv2d(F.pad(x, (1, 1, 1, 1)), kernel.expand(channels, 1, 4, 4), stride=2,
-                    groups=channels)
 
 
 def upsample(x: Tensor) -> Tensor:
