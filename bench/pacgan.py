@@ -2,6 +2,7 @@
 
     python bench/pacgan.py [--recipe pacgan_grid] [--packs 2,1] [--seeds 0,1,2] [--steps N]
     python bench/pacgan.py --dry-run     # the runs it would make, not made
+    python bench/pacgan.py --extend runs/pacgan --steps N   # continue those runs to N steps
 
 Each pack size m (1: the GAN) is the recipe with ``discriminator.m=m`` and as many packs a
 batch as the recipe has (100 in the paper: its batch holds 100 m samples), so every set-up
@@ -12,6 +13,11 @@ one high-quality sample. The fair-share rule of ``ganzoo eval`` (at least 20 of 
 modes) and the reverse KL of the mode histogram are printed beside it, and D's loss at the
 end (2 ln 2 = 1.386 while D is at chance). A seed's set-ups train side by side (with
 --together, every run at once), one process and one thread each.
+
+--extend continues the runs an earlier call left in a folder (exact resume: the same
+weights, optimizer states and random streams as one long run), checkpointing every
+--checkpoint-every steps and keeping every checkpoint, then prints the measures of each
+kept checkpoint too: how modes and quality move with training, at equal steps.
 """
 
 from __future__ import annotations
@@ -52,6 +58,29 @@ def overrides(recipe: str, m: int, seed: int, steps: int | None, device: str) ->
     return out
 
 
+def extension(steps: int, every: int, device: str) -> list[str]:
+    """What a resumed run may change to go on to ``steps``: every checkpoint is kept."""
+    return [f"train.steps={steps}", f"train.sample_every={every}",
+            f"train.checkpoint_every={every}", f"train.keep_checkpoints={steps // every + 2}",
+            f"train.log_every={max(1, every // 10)}", f"train.device={device}"]
+
+
+def earlier_runs(folder: Path, recipe: str, packs: list[int], seeds: list[int]
+                 ) -> dict[Path, tuple[int, int]]:
+    """The newest run folder of each set-up and seed in ``folder``: {run: (m, seed)}."""
+    from ganzoo.errors import GanzooError
+
+    runs = {}
+    for seed in seeds:
+        for m in packs:
+            found = sorted(folder.glob(f"{recipe}-m{m}-seed{seed}-*"))
+            if not found:
+                raise GanzooError(f"--extend: no {recipe}-m{m}-seed{seed}-* run in '{folder}'. "
+                                  "Train it first: python bench/pacgan.py --runs FOLDER")
+            runs[found[-1]] = (m, seed)
+    return runs
+
+
 def setup_name(m: int) -> str:
     return "GAN (m=1)" if m == 1 else f"PacGAN{m}"
 
@@ -88,14 +117,14 @@ def zoo_measure(run_dir: Path, root: Path) -> str:
 
 def train_side_by_side(recipe: str, runs: dict[Path, list[str]]) -> dict[Path, float]:
     """Train the runs at once, one process and one thread each (no thread waiting on
-    another on a shared CPU); the wall time of each, in seconds."""
+    another on a shared CPU); the wall time of each, in seconds. Each run's value is its
+    ganzoo command line (run or resume)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     start, jobs, seconds = time.perf_counter(), {}, {}
-    for run_dir, extra in runs.items():
+    for run_dir, command in runs.items():
         jobs[run_dir] = subprocess.Popen(
-            [sys.executable, "-m", "ganzoo", "run", str(RECIPES / f"{recipe}.yaml"), *extra,
-             f"train.run_dir={run_dir}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True, env=env)
+            [sys.executable, "-m", "ganzoo", *command], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, env=env)
     try:
         while jobs:
             for run_dir, job in list(jobs.items()):
@@ -112,11 +141,39 @@ def train_side_by_side(recipe: str, runs: dict[Path, list[str]]) -> dict[Path, f
     return seconds
 
 
-def last_d_loss(run_dir: Path) -> float:
-    """D's loss at the last log line: 2 ln 2 = 1.386 while D is at chance."""
+def last_d_loss(run_dir: Path, step: int | None = None) -> float:
+    """D's loss at the last log line (at or before ``step``): 2 ln 2 = 1.386 while D is
+    at chance."""
     import json
 
-    return json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])["d_loss"]
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    logged = [line for line in lines if "d_loss" in line and (step is None or line["step"] <= step)]
+    return logged[-1]["d_loss"]
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's kept checkpoints, oldest first."""
+    return sorted((run_dir / "checkpoints").glob("step_*.pt"))
+
+
+def trajectory(rows: list[dict], runs: dict[Path, tuple[int, int]]) -> str:
+    """Mean ± std per set-up at each step that every run of it kept a checkpoint for."""
+    lines = ["| set-up | step | runs | modes | high quality | reverse KL | D loss |",
+             "|---|---|---|---|---|---|---|"]
+    for setup in dict.fromkeys(r["setup"] for r in rows):
+        mine = [run for run, (m, _) in runs.items() if setup_name(m) == setup]
+        steps = set.intersection(*({int(c.stem.split("_")[1]) for c in checkpoints(run)}
+                                   for run in mine))
+        for step in sorted(steps):
+            measured = [{**measure(run / "checkpoints" / f"step_{step:07d}.pt"),
+                         "d_loss": last_d_loss(run, step)} for run in mine]
+            lines.append(
+                f"| {setup} | {step:,} | {len(mine)} | "
+                f"{mean_std([r['modes'] for r in measured])} | "
+                f"{mean_std([100 * r['high_quality'] for r in measured])} % | "
+                f"{mean_std([r['reverse_kl'] for r in measured])} | "
+                f"{mean_std([r['d_loss'] for r in measured])} |")
+    return "\n".join(lines)
 
 
 def mean_std(values: list[float]) -> str:
@@ -158,8 +215,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "pacgan")
     parser.add_argument("--together", action="store_true",
                         help="train every seed's set-ups at once (default: seed by seed)")
+    parser.add_argument("--extend", type=Path, default=None, metavar="FOLDER",
+                        help="continue the runs an earlier call made in FOLDER to --steps "
+                             "(all at once), then measure each kept checkpoint")
+    parser.add_argument("--checkpoint-every", type=int, default=5000,
+                        help="with --extend: the steps between kept checkpoints")
     parser.add_argument("--dry-run", action="store_true", help="print the runs, make none")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.extend is not None and args.steps is None:
+        parser.error("--extend needs --steps: how far to continue the runs")
+    return args
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -169,19 +234,29 @@ def main(argv: list[str] | None = None) -> list[dict]:
     packs = [int(m) for m in args.packs.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     command = "python bench/pacgan.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    rows = []
+    rows, made = [], {}
     # seed by seed, so a shortened session still has whole pairs; or every run at once
-    groups = [seeds] if args.together else [[seed] for seed in seeds]
+    groups = [seeds] if args.together or args.extend else [[seed] for seed in seeds]
     for group in groups:
-        runs = {args.runs / f"{args.recipe}-m{m}-seed{seed}-{time.strftime('%H%M%S')}":
-                (m, seed, overrides(args.recipe, m, seed, args.steps, device.type))
-                for seed in group for m in packs}
+        if args.extend is not None:
+            more = extension(args.steps, args.checkpoint_every, device.type)
+            runs = {run: (m, seed, ["resume", str(run), *more]) for run, (m, seed)
+                    in earlier_runs(args.extend, args.recipe, packs, group).items()}
+        else:
+            runs = {args.runs / f"{args.recipe}-m{m}-seed{seed}-{time.strftime('%H%M%S')}":
+                    (m, seed, overrides(args.recipe, m, seed, args.steps, device.type))
+                    for seed in group for m in packs}
+            runs = {run: (m, seed, ["run", f"recipes/{args.recipe}.yaml", *extra,
+                                    f"train.run_dir={run}"])
+                    for run, (m, seed, extra) in runs.items()}
         if args.dry_run:
-            for run_dir, (_, _, extra) in runs.items():
-                print(f"ganzoo run recipes/{args.recipe}.yaml {' '.join(extra)} "
-                      f"train.run_dir={run_dir}")
+            for _, _, command in runs.values():
+                print("ganzoo " + " ".join(command))
             continue
-        seconds = train_side_by_side(args.recipe, {r: extra for r, (_, _, extra) in runs.items()})
+        with_repo_recipes = {run: [str(REPO / part) if part.startswith("recipes/") else part
+                                   for part in command] for run, (_, _, command) in runs.items()}
+        seconds = train_side_by_side(args.recipe, with_repo_recipes)
+        made.update({run: (m, seed) for run, (m, seed, _) in runs.items()})
         for run_dir, (m, seed, _) in runs.items():
             row = {"setup": setup_name(m), "m": m, "seed": seed, "seconds": seconds[run_dir],
                    "d_loss": last_d_loss(run_dir), **measure(run_dir)}
@@ -194,6 +269,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if rows:
         rows.sort(key=lambda r: (packs.index(r["m"]), r["seed"]))
         print(markdown(rows, command, device_name(device)))
+        if args.extend is not None:
+            print("\nAt each kept checkpoint (mean ± std over the seeds):\n")
+            print(trajectory(rows, made))
     return rows
 
 

@@ -143,6 +143,23 @@ def test_the_bench_measures_a_run_as_the_papers_code_counts_modes(tmp_path):
     assert "| **PacGAN2** | mean ± std (3) | 3 | 21.00 ± 1.00 |" in table
 
 
+def test_the_bench_extends_its_runs_exactly_and_measures_every_kept_checkpoint(capsys, tmp_path):
+    bench = bench_module()
+    small = [*TINY, "generator.hidden_dims=[8,8]", "discriminator.inner.hidden_dims=[8]"]
+    for m in (2, 1):
+        assert main(["run", str(RECIPES / "pacgan_grid.yaml"), *small, f"discriminator.m={m}",
+                     f"train.batch_size={4 * m}",
+                     f"train.run_dir={tmp_path / f'pacgan_grid-m{m}-seed0-1'}"]) == 0
+    rows = bench.main(["--extend", str(tmp_path), "--steps", "5", "--checkpoint-every", "1",
+                       "--seeds", "0", "--device", "cpu"])
+    assert [(r["setup"], r["step"]) for r in rows] == [("PacGAN2", 5), ("GAN (m=1)", 5)]
+    out = capsys.readouterr().out
+    assert "| PacGAN2 | 3 | 1 |" in out and "| GAN (m=1) | 5 | 1 |" in out  # 3: before, 5: after
+    assert len(bench.checkpoints(tmp_path / "pacgan_grid-m2-seed0-1")) == 3  # 3, 4, 5: all kept
+    with pytest.raises(GanzooError, match="no pacgan_grid-m2-seed7"):
+        bench.earlier_runs(tmp_path, "pacgan_grid", [2], [7])
+
+
 def test_the_stacked_mnist_recipe_packs_images_along_the_channels(fake_data, tmp_path):
     run = tmp_path / "run"
     assert main(["run", str(RECIPES / "pacgan_stacked_mnist.yaml"), *TINY,
