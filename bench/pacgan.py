@@ -212,7 +212,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", default="0,1,2", help="train.seed values, comma-separated")
     parser.add_argument("--steps", type=int, default=None,
                         help="train.steps for every run (default: the recipe's)")
-    parser.add_argument("--runs", type=Path, default=REPO / "runs" / "pacgan")
+    parser.add_argument("--runs", type=Path, default=REPO / "runs" / "pacgan",
+                        help="the folder the runs go in (default: runs/pacgan)")
     parser.add_argument("--together", action="store_true",
                         help="train every seed's set-ups at once (default: seed by seed)")
     parser.add_argument("--extend", type=Path, default=None, metavar="FOLDER",

@@ -146,7 +146,8 @@ ZOO = {
                          "compares it unpacked)",
                          ["train.steps=2000", "train.sample_every=1000",
                           "train.checkpoint_every=1000", "train.log_every=100"],
-                         "24.8 ± 0.2 modes (PacGAN4), 23.8 ± 0.7 (PacGAN2), 17.3 ± 0.8 (GAN) "
+                         "24.8 ± 0.2 modes (PacGAN4), 23.8 ± 0.7 (PacGAN2), 17.3 ± 0.8 (GAN); "
+                         "high quality 93.6%, 91.3%, 94.8%; reverse KL 0.04, 0.13, 0.70 "
                          "at 400,000 steps (Lin et al. 2018, Table 1)",
                          measure=lambda run, root: __import__("pacgan").zoo_measure(run, root)),
     "pacgan_ring": Entry("Lin et al. 2018",
