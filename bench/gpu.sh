@@ -81,7 +81,7 @@ step "sngan_cifar FID-$FID_N vs $AGAINST" sngan_fid.log \
 {
     echo "# bench/gpu.sh$([ "$DRY" = 1 ] && echo " --dry-run (CPU, toy sizes: no GPU figure)")"
     echo
-    echo "$(date -u +%Y-%m-%d), $("$PY" -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")'), torch $("$PY" -c 'import torch; print(torch.__version__)')"
+    echo "$(date -u +%Y-%m-%d), $("$PY" -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU", end=", torch "); print(torch.__version__)')"
     echo
     echo "| step | result | seconds | log |"
     echo "|---|---|---|---|"
