@@ -288,3 +288,23 @@ def test_two_processes_with_gloo_end_with_identical_weights(tmp_path):
     assert "from step_0000020.pt (step 20)" in done.stdout
     assert "parameters identical across ranks: yes" in done.stdout
     assert_same_state(state, load_checkpoint(stopped / "checkpoints" / "step_0000030.pt"))
+
+
+@pytest.mark.slow
+def test_penalties_through_the_plain_generator_stay_in_sync_across_ranks(tmp_path, fake_data):
+    """zCR's G term and StyleGAN2's path length call G's own module, not its DDP wrapper:
+    their gradients join the adversarial ones in the same backward pass, before DDP's hooks
+    average them, so the ranks (each on its own z and data) still end with identical weights."""
+    run_dir = tmp_path / "stylegan2"
+    done = torchrun("run", str(RECIPES / "stylegan2_cifar.yaml"), f"data.root={fake_data}",
+                    "data.verify=false", "generator.ngf=4", "generator.latent_dim=8",
+                    "discriminator.ndf=4", "data.image_size=8", "train.device=cpu",
+                    "train.steps=6", "train.batch_size=8", "train.log_every=2",
+                    "train.sample_every=100", "train.checkpoint_every=100",
+                    "regularizers=[{name: r1, weight: 0.01, every: 2}, {name: path_length, "
+                    "weight: 2, every: 1}, {name: zcr, weight: 1}, "
+                    "{name: zcr, role: generator, weight: 0.5}]",
+                    f"train.run_dir={run_dir}", fresh=run_dir)
+    assert "x 2 processes" in done.stdout
+    assert "path_length" in done.stdout and "zcr_2" in done.stdout
+    assert "parameters identical across ranks: yes" in done.stdout
