@@ -308,3 +308,20 @@ def test_penalties_through_the_plain_generator_stay_in_sync_across_ranks(tmp_pat
     assert "x 2 processes" in done.stdout
     assert "path_length" in done.stdout and "zcr_2" in done.stdout
     assert "parameters identical across ranks: yes" in done.stdout
+
+
+@pytest.mark.slow
+def test_lecam_anchors_are_the_whole_batch_means_on_every_rank(tmp_path):
+    """LeCam's anchors average D's logits over every rank's batch, as one process would over
+    the whole batch: all ranks hold the same anchors, so the checkpoint (rank 0's) resumes
+    every rank exactly."""
+    lecam = [*DDP_RUN, "regularizers=[{name: lecam, weight: 0.3, start: 3}]"]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    torchrun("run", str(RECIPES / "quickstart.yaml"), *lecam, "train.steps=20",
+             f"train.run_dir={straight}", fresh=straight)
+    torchrun("run", str(RECIPES / "quickstart.yaml"), *lecam, "train.steps=10",
+             f"train.run_dir={stopped}", fresh=stopped)
+    done = torchrun("resume", str(stopped), "train.steps=20")
+    assert "parameters identical across ranks: yes" in done.stdout
+    assert_same_state(load_checkpoint(straight / "checkpoints" / "step_0000020.pt"),
+                      load_checkpoint(stopped / "checkpoints" / "step_0000020.pt"))

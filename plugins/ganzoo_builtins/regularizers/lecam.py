@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+import torch.distributed as dist
 from torch import Tensor
 
 from ganzoo.interfaces import Regularizer, StepContext
@@ -18,7 +20,9 @@ class LeCam(Regularizer):
 
     Through step ``start`` the anchors are the last batch's means and no penalty is added;
     after it they are EMAs with ``decay``, updated (on the device) at every D update before
-    the penalty reads them. They are checkpointed, so a resumed run goes on exactly."""
+    the penalty reads them. Under several processes each batch mean is that of every rank's
+    batch together, as one process would see the whole batch: every rank holds the same
+    anchors, and the checkpoint (rank 0's) resumes them all exactly."""
 
     player = "discriminator"
 
@@ -38,7 +42,7 @@ class LeCam(Regularizer):
 
     def penalty(self, ctx: StepContext) -> Tensor | None:
         real, fake = ctx.real_logits, ctx.fake_logits
-        self.observe(real.detach().mean(), fake.detach().mean(), ctx.step)
+        self.observe(*whole_batch_means(real.detach(), fake.detach()), ctx.step)
         assert self.alpha_real is not None and self.alpha_fake is not None
         ctx.log("lecam_alpha_real", self.alpha_real)
         ctx.log("lecam_alpha_fake", self.alpha_fake)
@@ -59,3 +63,13 @@ class LeCam(Regularizer):
         if state:
             self.alpha_real = state["alpha_real"].clone()
             self.alpha_fake = state["alpha_fake"].clone()
+
+
+def whole_batch_means(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    """The mean logit on real and on fake data over every rank's batch (the batches are of one
+    size); no value leaves the device."""
+    means = torch.stack([real.float().mean(), fake.float().mean()])
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(means)  # a sum: gloo has no average
+        means = means / dist.get_world_size()
+    return means[0], means[1]
