@@ -101,3 +101,18 @@ def teardown(d: Dist) -> None:
 
         dist.barrier()
         dist.destroy_process_group()
+
+
+def mean_across_ranks(value: torch.Tensor) -> torch.Tensor:
+    """The mean of ``value`` over the processes of torchrun (``value`` itself in one process),
+    detached, for the running statistics of a game or penalty (LeCam's anchors, ADA's r_t):
+    every rank then holds the state one process would on the whole batch, and the checkpoint
+    (rank 0's) resumes them all exactly. A collective call (every rank at the same point); the
+    value stays on its device."""
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
+        return value.detach()
+    total = value.detach().clone()
+    dist.all_reduce(total)  # a sum: gloo has no average
+    return total / dist.get_world_size()

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganzoo.engine.distributed import mean_across_ranks
 from ganzoo.interfaces import Augmentation
 
 
@@ -116,7 +117,7 @@ class AdaptiveAugment(DiffAugment):
         self.observed += 1
         if self.observed < self.interval:
             return
-        self.rt = self.signs / self.seen
+        self.rt = mean_across_ranks(self.signs) / self.seen  # every rank's batch alike
         step = torch.sign(self.rt - self.target) * (self.seen / self.speed)
         self.p = (self.p.to(self.rt.device) + step).clamp(0.0, 1.0)
         self.signs, self.seen, self.observed = torch.zeros_like(self.signs), 0, 0

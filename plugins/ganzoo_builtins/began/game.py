@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.engine.arena import Arena
+from ganzoo.engine.distributed import mean_across_ranks
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Batch, DOutput, Game, Loss
 from ganzoo_builtins.began import BEGAN_ROLES, BEGANOptions
@@ -83,7 +84,8 @@ class BEGAN(Game):
         # (3) The proportional control of k_t, and the convergence measure.
         with torch.no_grad():
             balance = self.gamma * real_error - g_loss
-            self.k = (k + self.lambda_k * balance).clamp(0.0, 1.0)
+            # k follows every rank's batch alike, so that all ranks (and a resume) hold one k
+            self.k = (k + self.lambda_k * mean_across_ranks(balance)).clamp(0.0, 1.0)
             arena.log.add("M", real_error + balance.abs())
         arena.log.add("k_t", k)
         arena.log.add("l_real", real_error)

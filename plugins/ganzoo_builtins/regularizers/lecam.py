@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-import torch.distributed as dist
 from torch import Tensor
 
+from ganzoo.engine.distributed import mean_across_ranks
 from ganzoo.interfaces import Regularizer, StepContext
 
 
@@ -42,7 +41,7 @@ class LeCam(Regularizer):
 
     def penalty(self, ctx: StepContext) -> Tensor | None:
         real, fake = ctx.real_logits, ctx.fake_logits
-        self.observe(*whole_batch_means(real.detach(), fake.detach()), ctx.step)
+        self.observe(mean_across_ranks(real.mean()), mean_across_ranks(fake.mean()), ctx.step)
         assert self.alpha_real is not None and self.alpha_fake is not None
         ctx.log("lecam_alpha_real", self.alpha_real)
         ctx.log("lecam_alpha_fake", self.alpha_fake)
@@ -64,12 +63,3 @@ class LeCam(Regularizer):
             self.alpha_real = state["alpha_real"].clone()
             self.alpha_fake = state["alpha_fake"].clone()
 
-
-def whole_batch_means(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
-    """The mean logit on real and on fake data over every rank's batch (the batches are of one
-    size); no value leaves the device."""
-    means = torch.stack([real.float().mean(), fake.float().mean()])
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        dist.all_reduce(means)  # a sum: gloo has no average
-        means = means / dist.get_world_size()
-    return means[0], means[1]

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganzoo.engine.distributed import mean_across_ranks
 from ganzoo.errors import GanzooError
 from ganzoo.interfaces import Regularizer, StepContext
 
@@ -15,9 +16,10 @@ from ganzoo.interfaces import Regularizer, StepContext
 class PathLength(Regularizer):
     """E[(|J_w^T y| - a)^2] on a fresh batch of G's images (the training batch over
     ``batch_shrink``), y ~ N(0, I) / sqrt(H W) an image of noise, J_w the Jacobian of the image
-    with respect to the w's, and a the running mean of |J_w^T y| (rate ``decay``), kept in the
-    state so that a resumed run continues it. |J_w^T y| is the norm over w's entries of the
-    gradient, its square averaged over the layers' w's, as the paper's code computes it.
+    with respect to the w's, and a the running mean of |J_w^T y| (rate ``decay``; over every
+    rank's batch under torchrun), kept in the state so that a resumed run continues it.
+    |J_w^T y| is the norm over w's entries of the gradient, its square averaged over the
+    layers' w's, as the paper's code computes it.
 
     It needs a generator that hands out its w's: ``images_and_ws(n, device)`` -> (images,
     ws), the w's in the graph (the stylegan2 generator)."""
@@ -37,7 +39,7 @@ class PathLength(Regularizer):
         device = ctx.fake_x.device
         images, ws = G.images_and_ws(max(1, len(ctx.fake) // self.batch_shrink), device)
         lengths = self.lengths(images, ws)
-        mean = self.mean.to(device).lerp(lengths.detach().mean(), self.decay)
+        mean = self.mean.to(device).lerp(mean_across_ranks(lengths.mean()), self.decay)
         self.mean = mean
         return (lengths - mean).square().mean()
 
