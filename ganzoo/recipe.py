@@ -51,6 +51,7 @@ class TrainOptions:
     checkpoint_every: int = 1000  # full checkpoint (resumable) this often, and at the end
     keep_checkpoints: int = 3  # the newest K checkpoints are kept
     ema_decay: float = 0.0  # EMA of G's weights for samples and evaluation; 0 is off
+    ema_start: int = 0  # the EMA copies G at steps before this one, then averages (BigGAN: 1000)
     # Speed options, applied on CUDA and the CPU (see docs/training.md for what each pays)
     precision: str = "fp32"  # fp32 | bf16 (autocast; losses stay fp32)
     channels_last: bool = False  # image networks and batches in channels-last memory format
@@ -82,6 +83,8 @@ class TrainOptions:
                              f"{self.n_critic}); WGAN uses 5")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay: must be in [0, 1) (got {self.ema_decay!r})")
+        if self.ema_start < 0:
+            raise ValueError(f"ema_start: a step, 0 or more (got {self.ema_start})")
         one_of("precision", self.precision, ("fp32", "bf16"))
         for name in ("beta1", "beta2"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) < 1:

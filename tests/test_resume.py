@@ -188,6 +188,25 @@ def test_ema_follows_g_and_gives_the_samples(tmp_path):
     assert not any(p.requires_grad for p in trainer.emas["generator"].model.parameters())
 
 
+def test_the_ema_copies_g_before_its_start_then_averages(tmp_path):
+    """train.ema_start (BigGAN's --ema_start): before that step the EMA is G itself."""
+    trainer = make_trainer(tmp_path / "run", [*SHORT, "train.ema_decay=0.5", "train.steps=4",
+                                              "train.ema_start=3"])
+    batches = trainer.c.dataset.batches(16, trainer.device, 0)
+    ema, live = trainer.emas["generator"].model, trainer.networks["generator"]
+    for _ in range(2):  # steps 1 and 2: copies
+        trainer.step(batches)
+        trainer.step_done += 1
+        for a, g in zip(ema.parameters(), live.parameters(), strict=True):
+            assert torch.equal(a, g)
+    before = [p.detach().clone() for p in ema.parameters()]
+    trainer.step(batches)  # step 3: the first average
+    for old, a, g in zip(before, ema.parameters(), live.parameters(), strict=True):
+        assert torch.allclose(a, 0.5 * old + 0.5 * g)
+    assert any(not torch.equal(a, g)
+               for a, g in zip(ema.parameters(), live.parameters(), strict=True))
+
+
 def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights(tmp_path):
     """With BatchNorm in G, the EMA G's running statistics, as sampled and saved, are the
     averages over the calibration batches of its own first layer's outputs, not the live G's;

@@ -33,9 +33,11 @@ class EMA:
         self.calibrated = not self.norms
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, decay: float | None = None) -> None:
+        """One step of the average; ``decay`` 0 copies the weights (before train.ema_start)."""
+        decay = self.decay if decay is None else decay
         torch._foreach_lerp_(list(self.model.parameters()), list(model.parameters()),
-                             1.0 - self.decay)
+                             1.0 - decay)
         for mine, theirs in zip(self.model.buffers(), model.buffers(), strict=True):
             mine.copy_(theirs)
         self.calibrated = not self.norms

@@ -111,9 +111,11 @@ class Trainer:
     def step(self, batches: Iterator[Batch]) -> dict[str, Tensor]:
         """One step of the game (the next one), then the EMA of each generator's weights; the
         step's statistics by name, on the device."""
-        stats = self.arena.play(self.game, batches, self.step_done + 1)
+        step = self.step_done + 1
+        stats = self.arena.play(self.game, batches, step)
+        copy = step < self.options.ema_start  # BigGAN's EMA copies G until its start
         for role, ema in self.emas.items():
-            ema.update(self.networks[role])
+            ema.update(self.networks[role], 0.0 if copy else None)
         return stats
 
     def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
