@@ -56,9 +56,17 @@ class RegularizerEntry:
     weight: float = 1.0
     every: int = 1
     role: str = ""  # the role whose objective it joins; '' means regularizer.player
+    schedule: Schedule | None = None  # the weight's factor over the run (R3GAN's gamma decay)
+    total_steps: int = 0  # the run's train.steps, for the schedule
 
     def __post_init__(self) -> None:
         self.role = self.role or self.regularizer.player
+
+    def weight_at(self, step: int) -> float:
+        """The weight at ``step``: ``weight``, times the schedule's factor where one is set."""
+        if self.schedule is None:
+            return self.weight
+        return self.weight * self.schedule.factor(step, self.total_steps)
 
 
 @dataclass(frozen=True)
@@ -342,7 +350,7 @@ def build_regularizers(recipe: DictConfig, registry: Registry,
         path = f"regularizers[{i}]"
         section = as_dict(config)
         weight, every = section.pop("weight", 1.0), section.pop("every", 1)
-        role = section.pop("role", None)
+        role, schedule = section.pop("role", None), section.pop("schedule", None)
         if (not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0
                 or not math.isfinite(weight)):
             raise GanzooError(f"{path}.weight: must be a finite number >= 0 (got {weight!r})")
@@ -357,8 +365,27 @@ def build_regularizers(recipe: DictConfig, registry: Registry,
         while name in taken:  # the same regularizer twice: r1, r1_2, ...
             n += 1
             name = f"{section['name']}_{n}"
-        entries.append(RegularizerEntry(name, regularizer, float(weight), every, role))
+        entries.append(RegularizerEntry(name, regularizer, float(weight), every, role,
+                                        weight_schedule(registry, schedule, recipe, path),
+                                        recipe.train.steps))
     return entries
+
+
+def weight_schedule(registry: Registry, section: Any, recipe: DictConfig,
+                    path: str) -> Schedule | None:
+    """A regularizer's ``schedule:`` (a learning-rate schedule, applied to its weight)."""
+    if section is None:
+        return None
+    if isinstance(section, str):
+        section = {"name": section}
+    if not isinstance(section, dict):
+        raise GanzooError(f"{path}.schedule: a schedule such as {{name: cosine, final: 0.1}} "
+                          f"(got {section!r}); see ganzoo list schedules")
+    schedule = build_one(registry, "schedule", section, f"{path}.schedule")
+    if schedule.warmup >= recipe.train.steps:
+        raise GanzooError(f"{path}.schedule.warmup: {schedule.warmup} steps of warm-up in a run "
+                          f"of {recipe.train.steps} (train.steps); lower the warm-up")
+    return schedule
 
 
 def build_loggers(recipe: DictConfig, registry: Registry) -> list[Logger]:

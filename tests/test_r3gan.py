@@ -218,9 +218,10 @@ def test_show_run_sample_eval_export_and_exact_resume(tmp_path, fake_data, capsy
     shown = capsys.readouterr().out
     assert "generator r3gan" in shown and "discriminator r3gan" in shown
 
-    # the cosine decay is spread over the run's steps: a run stopped at 3 of 6 steps matches
-    # the straight run only where it does not decay (final 1)
-    constant = ["optim_g.schedule.final=1.0", "optim_d.schedule.final=1.0"]
+    # the cosine decays (lr and gamma) are spread over the run's steps: a run stopped at 3 of 6
+    # steps matches the straight run only where they do not decay (final 1)
+    constant = ["optim_g.schedule.final=1.0", "optim_d.schedule.final=1.0",
+                "regularizers.0.schedule.final=1.0", "regularizers.1.schedule.final=1.0"]
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     assert main(["run", str(RECIPE), *tiny(fake_data, "train.steps=6", *constant),
                  f"train.run_dir={straight}"]) == 0

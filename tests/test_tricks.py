@@ -329,3 +329,35 @@ def test_the_tricks_read_no_value_back_during_a_step(fake_data, tmp_path, monkey
     trainer.step(batches)  # the first step creates the optimizers' state
     stats = assert_steps_read_no_value(trainer, batches, monkeypatch, range(2, 4))
     assert {"bcr", "zcr", "zcr_2", "lecam", "topk_kept"} <= set(stats)
+
+
+# ---- penalty weights over the run ----------------------------------------------------------
+
+def test_a_penalty_weight_follows_its_schedule_over_the_run(tmp_path):
+    """regularizers[i].schedule: any learning-rate schedule, as a factor of the weight (R3GAN's
+    gamma, cosine from 0.05 to 0.005): the step's penalty is weight x factor(step)."""
+    trainer = make_trainer(tmp_path / "run", [
+        "train.steps=11", "train.device=cpu",
+        "regularizers=[{name: r1, weight: 2, schedule: {name: cosine, final: 0.1}}, "
+        "{name: r1, weight: 2}]"])
+    scheduled, constant = trainer.c.regularizers
+    assert scheduled.weight_at(1) == pytest.approx(2.0)
+    assert scheduled.weight_at(11) == pytest.approx(0.2)
+    assert scheduled.weight_at(6) == pytest.approx(2 * (0.1 + 0.9 * 0.5), rel=0.05)
+    assert constant.weight_at(11) == 2.0
+    for entry in (scheduled, constant):
+        entry.regularizer.penalty = lambda ctx: torch.tensor(1.0)
+    ctx = SimpleNamespace(step=11, score=None)
+    assert float(trainer.arena.penalties("discriminator", ctx)) == pytest.approx(2.2)
+
+
+@pytest.mark.parametrize(("schedule", "expected"), [
+    ("3", "regularizers[0].schedule: a schedule such as {name: cosine, final: 0.1} (got 3)"),
+    ("{name: cosine, warmup: 50}", "regularizers[0].schedule.warmup: 50 steps of warm-up in a "
+                                   "run of 4 (train.steps)"),
+    ("{name: cosine, final: 2}", "regularizers[0].schedule.final: must be in [0, 1]"),
+])
+def test_a_schedule_a_penalty_cannot_follow_is_refused(capsys, tmp_path, schedule, expected):
+    one_line_error(capsys, ["run", str(RECIPES / "quickstart.yaml"), "train.steps=4",
+                            "train.device=cpu", f"train.run_dir={tmp_path / 'run'}",
+                            f"regularizers=[{{name: r1, schedule: {schedule}}}]"], expected)

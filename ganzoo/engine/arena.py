@@ -217,7 +217,7 @@ class Arena:
                 penalty = entry.regularizer.penalty(ctx)
             if penalty is not None:
                 self.log.add(entry.name, penalty)
-                total = total + entry.weight * entry.every * penalty
+                total = total + entry.weight_at(ctx.step) * entry.every * penalty
         return total
 
     def select(self, role: str, step: int, fake: Batch,
