@@ -106,6 +106,8 @@ class Components:
     regularizers: list[RegularizerEntry] = field(default_factory=list)
     conditional: bool = False
     schedules: dict[str, Schedule] = field(default_factory=dict)  # optimizer section -> schedule
+    beta2_schedules: dict[str, Schedule] = field(default_factory=dict)  # ... -> Adam's beta2's
+    ema_schedule: Schedule | None = None  # train.ema_schedule: a factor of the EMA's half-life
     # make_optimizer(optimizer section, parameters, fused) -> that section's optimizer
     make_optimizer: Callable[[str, Any, bool], Any] | None = None
     loggers: list[Logger] = field(default_factory=list)  # train.loggers, not yet opened
@@ -198,6 +200,13 @@ def build_components(recipe: DictConfig, registry: Registry) -> Components:
             raise GanzooError(f"{key}.schedule.warmup: {schedule.warmup} steps of warm-up in a "
                               f"run of {recipe.train.steps} (train.steps): the learning rate "
                               "would never reach its value; lower the warm-up")
+    components.beta2_schedules = {key: schedule for key in components.optimizers
+                                  if (schedule := beta2_schedule(registry, recipe, key))}
+    components.ema_schedule = optional_schedule(registry, recipe.train.ema_schedule, recipe,
+                                                "train.ema_schedule")
+    if components.ema_schedule is not None and recipe.train.ema_decay == 0:
+        raise GanzooError("train.ema_schedule: set, but train.ema_decay is 0 (no EMA to "
+                          "schedule); set train.ema_decay or remove the schedule")
     components.make_optimizer = functools.partial(build_optimizer, registry, recipe)
     check_conditioning(components, recipe)
     check_augmentation(components, recipe)
@@ -366,26 +375,43 @@ def build_regularizers(recipe: DictConfig, registry: Registry,
             n += 1
             name = f"{section['name']}_{n}"
         entries.append(RegularizerEntry(name, regularizer, float(weight), every, role,
-                                        weight_schedule(registry, schedule, recipe, path),
+                                        optional_schedule(registry, schedule, recipe,
+                                                          f"{path}.schedule"),
                                         recipe.train.steps))
     return entries
 
 
-def weight_schedule(registry: Registry, section: Any, recipe: DictConfig,
-                    path: str) -> Schedule | None:
-    """A regularizer's ``schedule:`` (a learning-rate schedule, applied to its weight)."""
+def optional_schedule(registry: Registry, section: Any, recipe: DictConfig,
+                      path: str) -> Schedule | None:
+    """The schedule at ``path`` (a regularizer's weight, Adam's beta2, the EMA's half-life), or
+    None where unset: a name or a ``{name, ...}`` mapping."""
     if section is None:
         return None
     if isinstance(section, str):
         section = {"name": section}
+    if isinstance(section, DictConfig):
+        section = as_dict(section)
     if not isinstance(section, dict):
-        raise GanzooError(f"{path}.schedule: a schedule such as {{name: cosine, final: 0.1}} "
+        raise GanzooError(f"{path}: a schedule such as {{name: cosine, final: 0.1}} "
                           f"(got {section!r}); see ganzoo list schedules")
-    schedule = build_one(registry, "schedule", section, f"{path}.schedule")
+    schedule = build_one(registry, "schedule", section, path)
     if schedule.warmup >= recipe.train.steps:
-        raise GanzooError(f"{path}.schedule.warmup: {schedule.warmup} steps of warm-up in a run "
+        raise GanzooError(f"{path}.warmup: {schedule.warmup} steps of warm-up in a run "
                           f"of {recipe.train.steps} (train.steps); lower the warm-up")
     return schedule
+
+
+def beta2_schedule(registry: Registry, recipe: DictConfig, key: str) -> Schedule | None:
+    """``optim_g.beta2_schedule``: a factor of 1 - beta2, Adam's second-moment horizon
+    (R3GAN's beta2 0.9 -> 0.99 is {name: cosine, final: 0.1}); only for optimizers with betas."""
+    section = as_dict(recipe[key]).get("beta2_schedule")
+    if section is None:
+        return None
+    name = as_dict(recipe[key]).get("name")
+    if "betas" not in field_names(registry.get("optimizer", name).options):
+        raise GanzooError(f"{key}.beta2_schedule: optimizer {name!r} has no betas to schedule; "
+                          "remove it or use adam")
+    return optional_schedule(registry, section, recipe, f"{key}.beta2_schedule")
 
 
 def build_loggers(recipe: DictConfig, registry: Registry) -> list[Logger]:
@@ -404,6 +430,7 @@ def optimizer_section(recipe: DictConfig, key: str, registry: Registry) -> dict[
     in where the section leaves them unset (they may not disagree with it)."""
     section = as_dict(recipe[key])
     section.pop("schedule", None)
+    section.pop("beta2_schedule", None)
     fields = set(field_names(registry.get("optimizer", section.get("name")).options))
     train = recipe.train
     legacy = {"lr": {"optim_g": train.lr_g, "optim_d": train.lr_d}.get(key)}

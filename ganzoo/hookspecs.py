@@ -89,7 +89,8 @@ def ganzoo_register_optimizers(register: Register) -> None:
 
 @hookspec
 def ganzoo_register_schedules(register: Register) -> None:
-    """Register learning-rate schedules: ``build(options)`` returns a Schedule."""
+    """Register schedules (of learning rates, penalty weights, beta2, the EMA's half-life):
+    ``build(options)`` returns a Schedule."""
 
 
 @hookspec

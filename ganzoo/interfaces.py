@@ -621,7 +621,8 @@ class Regularizer:
 
 
 class Schedule(ABC):
-    """A learning-rate schedule: the factor the base learning rate is multiplied by."""
+    """A schedule: the factor a base value is multiplied by at each step (a learning rate, a
+    penalty's weight, 1 - Adam's beta2, the EMA's half-life)."""
 
     #: steps of warm-up before the schedule proper: one longer than the run is refused
     warmup: int = 0

@@ -52,6 +52,9 @@ class TrainOptions:
     keep_checkpoints: int = 3  # the newest K checkpoints are kept
     ema_decay: float = 0.0  # EMA of G's weights for samples and evaluation; 0 is off
     ema_start: int = 0  # the EMA copies G at steps before this one, then averages (BigGAN: 1000)
+    # a schedule ({name: cosine, initial: 0, final: 1}) whose factor scales the half-life that
+    # ema_decay sets: R3GAN's half-life rising from 0; null keeps ema_decay throughout
+    ema_schedule: Any = None
     # Speed options, applied on CUDA and the CPU (see docs/training.md for what each pays)
     precision: str = "fp32"  # fp32 | bf16 (autocast; losses stay fp32)
     channels_last: bool = False  # image networks and batches in channels-last memory format
@@ -428,8 +431,8 @@ def check_game_sections(game: GameSections, keys: list[tuple[str, Any]], where: 
 
 
 #: the keys of a section that belong to the recipe rather than to the component (an
-#: optimizer's schedule)
-NOT_OPTIONS = {"optimizer": ("schedule",)}
+#: optimizer's schedules)
+NOT_OPTIONS = {"optimizer": ("schedule", "beta2_schedule")}
 
 
 def remove_key(base: DictConfig, key: str, where: str) -> None:

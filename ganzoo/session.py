@@ -28,14 +28,14 @@ from ganzoo.recipe import describe, flatten, train_options
 from ganzoo.registry import Registry
 
 #: what a resumed run may change: when and where it writes, how long it goes, the device and
-#: speed options, evaluation, and (for each optimizer section of the game) the learning rates
-#: and their schedules, applied from the next step. Anything else would make the checkpoint
-#: continue a different run.
+#: speed options, evaluation, the EMA's decay and schedule, and (for each optimizer section of
+#: the game) the learning rates and the schedules of lr and beta2, applied from the next step.
+#: Anything else would make the checkpoint continue a different run.
 RESUMABLE = ("train.steps", "train.log_every", "train.sample_every", "train.num_samples",
              "train.checkpoint_every", "train.keep_checkpoints", "train.tensorboard",
              "train.device", "train.precision", "train.channels_last", "train.fused_adam",
-             "train.compile", "train.run_dir", "train.ema_decay", "train.lr_g", "train.lr_d",
-             "eval.")
+             "train.compile", "train.run_dir", "train.ema_decay", "train.ema_schedule",
+             "train.lr_g", "train.lr_d", "eval.")
 
 
 def check_resume_changes(saved: DictConfig, new: DictConfig,
@@ -46,7 +46,7 @@ def check_resume_changes(saved: DictConfig, new: DictConfig,
 
     optimizers = game_sections(saved.game.name, registry or load_registry()).optimizers
     resumable = RESUMABLE + tuple(f"{key}.{option}" for key in optimizers
-                                  for option in ("lr", "schedule"))
+                                  for option in ("lr", "schedule", "beta2_schedule"))
     before, after = flatten(OmegaConf.to_container(saved)), flatten(OmegaConf.to_container(new))
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key) and not key.startswith(resumable):

@@ -215,6 +215,46 @@ def test_rmsprop_with_linear_decay_and_a_plugin_schedule(tmp_path):
     assert [g for _, g in lrs] == pytest.approx([0.01] * 4 + [0.005] * 4 + [0.0025] * 2)
 
 
+def test_adams_beta2_follows_its_schedule_as_a_factor_of_one_minus_beta2(tmp_path):
+    """optim_d.beta2_schedule (R3GAN's beta2, 0.9 -> 0.99 by half a cosine): 1 - beta2 is
+    0.1 x the factor; beta1 and the other player's betas stay as set."""
+    import math
+
+    trainer = make_trainer(tmp_path / "run", [
+        *TINY, "train.steps=5", "optim_d={name: adam, betas: [0.0, 0.9], "
+        "beta2_schedule: {name: cosine, final: 0.1}}"])
+    batches = trainer.c.dataset.batches(8, trainer.device, 0)
+    betas = []
+    for step in range(1, 6):
+        trainer.step(batches)
+        trainer.step_done = step
+        betas.append((trainer.optimizers["optim_d"].param_groups[0]["betas"],
+                      trainer.optimizers["optim_g"].param_groups[0]["betas"]))
+    cosine = [0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * k / 4)) for k in range(5)]
+    assert [d[1] for d, _ in betas] == pytest.approx([1 - 0.1 * f for f in cosine])
+    assert betas[0][0][1] == pytest.approx(0.9) and betas[-1][0][1] == pytest.approx(0.99)
+    assert all(d[0] == 0.0 for d, _ in betas)
+    assert len({g for _, g in betas}) == 1  # G's Adam keeps the betas it was given
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("optim_d={name: rmsprop, beta2_schedule: {name: cosine}}",
+     "optim_d.beta2_schedule: optimizer 'rmsprop' has no betas to schedule"),
+    ("optim_d.beta2_schedule={name: cosine, initial: 2}",
+     "optim_d.beta2_schedule.initial: must be in [0, 1]"),
+    ("train.ema_schedule={name: cosine, initial: 0, final: 1}",
+     "train.ema_schedule: set, but train.ema_decay is 0 (no EMA to schedule)"),
+    ("train.ema_schedule=5", "train.ema_schedule: expected a mapping {name: ..., <options>}"),
+])
+def test_schedules_of_beta2_and_the_ema_they_cannot_follow_are_refused(capsys, tmp_path,
+                                                                        override, expected):
+    from helpers import one_line_error
+
+    one_line_error(capsys, ["run", str(RECIPES / "quickstart.yaml"), "train.steps=4",
+                            "train.device=cpu", f"train.run_dir={tmp_path / 'run'}", override],
+                   expected)
+
+
 def test_old_spellings_of_the_optimizer_still_mean_what_they_meant(tmp_path):
     """A recipe written before optim_g / optim_d existed (train.lr_g, train.beta1, ...)."""
     from omegaconf import OmegaConf

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import assert_onnx_export_gives_the_samples, evaluate_with_tiny_extractor
+from helpers import assert_onnx_export_gives_the_samples, evaluate_with_tiny_extractor, make_trainer
 from torch import nn
 
 from ganzoo.api import build
@@ -218,16 +218,16 @@ def test_show_run_sample_eval_export_and_exact_resume(tmp_path, fake_data, capsy
     shown = capsys.readouterr().out
     assert "generator r3gan" in shown and "discriminator r3gan" in shown
 
-    # the cosine decays (lr and gamma) are spread over the run's steps: a run stopped at 3 of 6
-    # steps matches the straight run only where they do not decay (final 1)
-    constant = ["optim_g.schedule.final=1.0", "optim_d.schedule.final=1.0",
-                "regularizers.0.schedule.final=1.0", "regularizers.1.schedule.final=1.0"]
+    # every schedule (lr, gamma, beta2, the EMA's half-life) spans the run's 6 steps: a run
+    # stopped after step 3 (as a signal stops it) and resumed ends where the straight run does
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
-    assert main(["run", str(RECIPE), *tiny(fake_data, "train.steps=6", *constant),
+    assert main(["run", str(RECIPE), *tiny(fake_data, "train.steps=6"),
                  f"train.run_dir={straight}"]) == 0
-    assert main(["run", str(RECIPE), *tiny(fake_data, "train.steps=3", *constant),
-                 f"train.run_dir={stopped}"]) == 0
-    assert main(["resume", str(stopped), "train.steps=6"]) == 0
+    trainer = make_trainer(stopped, tiny(fake_data, "train.steps=6"), RECIPE.name)
+    trainer.fit(on_log=lambda row: row["step"] == 3 and setattr(trainer, "stop_signal", 15))
+    assert trainer.step_done == 3
+    trainer.run.unlock()  # as the stopped process would on exit
+    assert main(["resume", str(stopped)]) == 0
     a = load_checkpoint(straight / "checkpoints" / "step_0000006.pt")
     b = load_checkpoint(stopped / "checkpoints" / "step_0000006.pt")
     assert_same_state(a, b)

@@ -264,19 +264,25 @@ def test_the_sections_no_role_may_take_are_the_schemas_own():
 
 def test_every_section_the_table_names_is_built(fake_data):
     """The table, expanded for the recipe's game, names each section that build_components
-    builds: the game, a network per role, the loss, the data, the augmentation, a schedule and
-    an optimizer per optimizer section."""
+    builds: the game, a network per role, the loss, the data, the augmentation, the EMA's
+    schedule, and per optimizer section an optimizer, its schedule and beta2's."""
     from ganzoo.components import build_components
     from ganzoo.interfaces import Augmentation, Dataset, Game, Loss, Schedule
     from ganzoo.recipe import game_sections, load_recipe, recipe_sections
 
     registry = load_registry()
     recipe = load_recipe(RECIPES / "dcgan_cifar_diffaug.yaml",
-                         [f"data.root={fake_data}", "data.verify=false", "train.batch_size=8"],
+                         [f"data.root={fake_data}", "data.verify=false", "train.batch_size=8",
+                          "optim_g.beta2_schedule={name: cosine}", "train.ema_decay=0.9",
+                          "optim_d.beta2_schedule={name: linear}",
+                          "train.ema_schedule={name: cosine, initial: 0, final: 1}"],
                          registry)
     c = build_components(recipe, registry)
     built = {"game": c.game, "loss": c.loss, "data": c.dataset, "augment": c.augmentation,
              **c.networks, **{f"{key}.schedule": schedule for key, schedule in c.schedules.items()},
+             **{f"{key}.beta2_schedule": schedule
+                for key, schedule in c.beta2_schedules.items()},
+             "train.ema_schedule": c.ema_schedule,
              **{key: c.make_optimizer(key, c.networks[roles[0]].parameters(), False)
                 for key, roles in c.optimizers.items()}}
     sections = recipe_sections(game_sections(recipe.game.name, registry))

@@ -207,6 +207,26 @@ def test_the_ema_copies_g_before_its_start_then_averages(tmp_path):
                for a, g in zip(ema.parameters(), live.parameters(), strict=True))
 
 
+def test_the_ema_half_life_follows_its_schedule(tmp_path):
+    """train.ema_schedule scales the half-life train.ema_decay sets (R3GAN's rises from 0 by
+    half a cosine): the decay is ema_decay ** (1 / factor), a copy where the factor is 0."""
+    trainer = make_trainer(tmp_path / "run", [
+        *SHORT, "train.ema_decay=0.5", "train.steps=5",
+        "train.ema_schedule={name: linear, initial: 0, final: 1}"])
+    assert [trainer.ema_decay(s) for s in range(1, 6)] == pytest.approx(
+        [0.0, 0.5 ** 4, 0.5 ** 2, 0.5 ** (4 / 3), 0.5])  # factors 0, 1/4, 1/2, 3/4, 1
+    batches = trainer.c.dataset.batches(16, trainer.device, 0)
+    ema, live = trainer.emas["generator"].model, trainer.networks["generator"]
+    trainer.step(batches)  # step 1: a half-life of 0, a copy
+    trainer.step_done = 1
+    assert all(torch.equal(a, g) for a, g in zip(ema.parameters(), live.parameters(),
+                                                 strict=True))
+    before = [p.detach().clone() for p in ema.parameters()]
+    trainer.step(batches)
+    for old, a, g in zip(before, ema.parameters(), live.parameters(), strict=True):
+        assert torch.allclose(a, 0.5 ** 4 * old + (1 - 0.5 ** 4) * g)
+
+
 def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights(tmp_path):
     """With BatchNorm in G, the EMA G's running statistics, as sampled and saved, are the
     averages over the calibration batches of its own first layer's outputs, not the live G's;

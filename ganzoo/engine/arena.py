@@ -38,22 +38,33 @@ from ganzoo.interfaces import (
 
 @dataclass
 class OptimizerGroup:
-    """One optimizer section of the recipe: the roles it updates, its optimizer, its schedule."""
+    """One optimizer section of the recipe: the roles it updates, its optimizer, its schedules
+    (the learning rate's and, where set, one of 1 - beta2)."""
 
     name: str  # 'optim_g'
     networks: list[nn.Module]  # of its roles
     optimizer: torch.optim.Optimizer
     schedule: Schedule
     total_steps: int
+    beta2_schedule: Schedule | None = None
 
     def __post_init__(self) -> None:
-        self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
+        groups = self.optimizer.param_groups
+        self.base_lrs = [group["lr"] for group in groups]
+        self.base_betas = [group["betas"] for group in groups] if self.beta2_schedule else []
         self.params = [p for net in self.networks for p in net.parameters() if p.requires_grad]
 
-    def set_learning_rate(self, step: int) -> None:
+    def set_hyperparameters(self, step: int) -> None:
+        """The learning rate (and beta2) of ``step``, from the schedules' factors."""
         factor = self.schedule.factor(step, self.total_steps)
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = base * factor
+        if self.beta2_schedule is None:
+            return
+        factor = self.beta2_schedule.factor(step, self.total_steps)
+        for group, (beta1, beta2) in zip(self.optimizer.param_groups, self.base_betas,
+                                         strict=True):
+            group["betas"] = (beta1, 1.0 - (1.0 - beta2) * factor)
 
 
 class StepLog:
@@ -281,11 +292,11 @@ class Arena:
     # ---- the loop's side -------------------------------------------------------------------
 
     def play(self, game: Game, batches: Iterator[Batch], step: int) -> dict[str, Tensor]:
-        """One step of ``game``: the learning rates for the step, the game's updates, then the
-        augmentation's values; every statistic by name, on the device."""
+        """One step of ``game``: the learning rates (and betas) for the step, the game's updates,
+        then the augmentation's values; every statistic by name, on the device."""
         self.log = StepLog()
         for group in self.groups.values():
-            group.set_learning_rate(step)
+            group.set_hyperparameters(step)
         stats = game.step(self, batches, step)
         if not self.selection_checked:  # once: a game applies selections every step or never
             self.check_selection(game)

@@ -93,7 +93,8 @@ class Trainer:
     def _arena(self) -> Arena:
         c, rt = self.c, self.runtime
         groups = {key: OptimizerGroup(key, [self.networks[r] for r in roles], self.optimizers[key],
-                                      c.schedules[key], self.options.steps)
+                                      c.schedules[key], self.options.steps,
+                                      c.beta2_schedules.get(key))
                   for key, roles in c.optimizers.items()}
         return Arena(
             roles=self.game.roles, networks=self.networks,
@@ -113,10 +114,23 @@ class Trainer:
         step's statistics by name, on the device."""
         step = self.step_done + 1
         stats = self.arena.play(self.game, batches, step)
-        copy = step < self.options.ema_start  # BigGAN's EMA copies G until its start
+        decay = self.ema_decay(step)
         for role, ema in self.emas.items():
-            ema.update(self.networks[role], 0.0 if copy else None)
+            ema.update(self.networks[role], decay)
         return stats
+
+    def ema_decay(self, step: int) -> float:
+        """The EMA's decay at ``step``: 0 (a copy) before train.ema_start, as BigGAN's code
+        does; with train.ema_schedule, that of train.ema_decay's half-life times the schedule's
+        factor (R3GAN's half-life rising from 0), a pure function of the step."""
+        if step < self.options.ema_start:
+            return 0.0
+        schedule = self.c.ema_schedule
+        if schedule is None:
+            return self.options.ema_decay
+        factor = schedule.factor(step, self.options.steps)
+        # decay = 0.5 ** (batch / half-life): scaling the half-life by f takes it to the 1/f
+        return self.options.ema_decay ** (1.0 / factor) if factor > 0 else 0.0
 
     def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
         """Train from ``step_done`` to ``options.steps``, logging, sampling and checkpointing;

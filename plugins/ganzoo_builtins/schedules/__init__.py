@@ -1,8 +1,10 @@
-"""Learning-rate schedules (optim_g.schedule / optim_d.schedule): constant, linear,
-delayed_linear, cosine.
+"""Schedules: constant, linear, delayed_linear, cosine. A learning rate follows one
+(optim_g.schedule / optim_d.schedule), and so can Adam's beta2 (optim_*.beta2_schedule), a
+penalty's weight (regularizers[i].schedule) and the EMA's half-life (train.ema_schedule).
 
-Each is a factor of the optimizer's lr as a pure function of the step, so a resumed run
-continues it exactly. ``warmup`` steps ramp the factor linearly from 1/warmup up to 1 first.
+Each is a factor as a pure function of the step, so a resumed run continues it exactly; a
+decay goes from ``initial`` (1 unless set) to ``final`` over the run, and ``warmup`` steps ramp
+the factor linearly from 1/warmup of its first value up to it first.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ class ScheduleOptions:
 @dataclass
 class DecayOptions(ScheduleOptions):
     final: float = 0.0  # the factor reached at the last step
+    initial: float = 1.0  # the factor at the first step (0 with final 1: a rise, R3GAN's EMA)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0 <= self.final <= 1:
-            raise ValueError(f"final: must be in [0, 1] (got {self.final!r})")
+        for name in ("final", "initial"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}: must be in [0, 1] (got {getattr(self, name)!r})")
 
 
 @dataclass
@@ -49,17 +53,17 @@ def build_constant(options: ScheduleOptions):
 
 
 def build_linear(options: DecayOptions):
-    """linear: decay from lr to final*lr over the run, as SNGAN and Mimicry do"""
+    """linear: decay from lr (or initial*lr) to final*lr over the run, as SNGAN and Mimicry do"""
     from ganzoo_builtins.schedules.factors import Linear
 
-    return Linear(options.warmup, options.final)
+    return Linear(options.warmup, options.final, options.initial)
 
 
 def build_cosine(options: DecayOptions):
-    """cosine: half a cosine from lr down to final*lr over the run"""
+    """cosine: half a cosine from lr (or initial*lr) to final*lr over the run"""
     from ganzoo_builtins.schedules.factors import Cosine
 
-    return Cosine(options.warmup, options.final)
+    return Cosine(options.warmup, options.final, options.initial)
 
 
 def build_delayed_linear(options: DelayedLinearOptions):
@@ -67,7 +71,7 @@ def build_delayed_linear(options: DelayedLinearOptions):
     and CycleGAN's 'linear' policy)"""
     from ganzoo_builtins.schedules.factors import DelayedLinear
 
-    return DelayedLinear(options.warmup, options.final, options.hold)
+    return DelayedLinear(options.warmup, options.final, options.hold, options.initial)
 
 
 @hookimpl

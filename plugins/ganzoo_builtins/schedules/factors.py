@@ -1,4 +1,5 @@
-"""The schedules' factors: warm-up, then constant, linear, delayed linear or cosine decay."""
+"""The schedules' factors: warm-up, then constant, linear, delayed linear or cosine, from
+``initial`` to ``final``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ class Constant(Schedule):
         self.warmup = warmup
 
     def factor(self, step: int, total_steps: int) -> float:
-        if step <= self.warmup:
-            return step / self.warmup
+        if step <= self.warmup:  # up to the schedule's first factor
+            return step / self.warmup * self.decay(0.0)
         return self.decay(self.progress(step, total_steps))
 
     def progress(self, step: int, total_steps: int) -> float:
@@ -26,25 +27,26 @@ class Constant(Schedule):
 
 
 class Linear(Constant):
-    def __init__(self, warmup: int = 0, final: float = 0.0):
+    def __init__(self, warmup: int = 0, final: float = 0.0, initial: float = 1.0):
         super().__init__(warmup)
-        self.final = final
+        self.final, self.initial = final, initial
 
     def decay(self, progress: float) -> float:
-        return 1.0 - (1.0 - self.final) * progress
+        return self.initial + (self.final - self.initial) * progress
 
 
 class Cosine(Linear):
     def decay(self, progress: float) -> float:
-        return self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.final + (self.initial - self.final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class DelayedLinear(Linear):
     """The pix2pix/CycleGAN reference code's 'linear' policy: the full rate for the first
     ``hold`` of the run, then a linear decay to ``final`` x lr at the last step."""
 
-    def __init__(self, warmup: int = 0, final: float = 0.0, hold: float = 0.5):
-        super().__init__(warmup, final)
+    def __init__(self, warmup: int = 0, final: float = 0.0, hold: float = 0.5,
+                 initial: float = 1.0):
+        super().__init__(warmup, final, initial)
         self.hold = hold
 
     def progress(self, step: int, total_steps: int) -> float:
