@@ -571,6 +571,11 @@ class Augmentation(ABC):
         device: reading the value back would stall the GPU every step."""
         return None
 
+    def at_step(self, step: int, total_steps: int) -> None:
+        """Called before each step (1-based) of a run of ``total_steps``: for an augmentation
+        whose strength follows the run (a p on a schedule); a pure function of the step."""
+        return None
+
     def log_values(self) -> dict[str, Tensor]:
         """Values to log, such as the probability p: name -> scalar tensor."""
         return {}

@@ -11,6 +11,8 @@ from ganzoo.interfaces import Batch, DOutput, StepContext
 from ganzoo.plugins import load_registry
 
 REGISTRY = load_registry()
+BGC_ALL = ["xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac", "brightness",
+           "contrast", "lumaflip", "hue", "saturation"]
 
 
 def linear_critic_context(w: torch.Tensor, n: int = 32, labels=None) -> StepContext:
@@ -268,6 +270,98 @@ def test_adaptive_augmentation_raises_p_while_d_overfits():
     again = augmentation("adaptive", interval=2, speed=64)
     again.load_state_dict(state)
     assert again.log_values()["p"].item() == pytest.approx(0.5)
+
+
+# ---- ADA's pipeline ---------------------------------------------------------------------------
+
+def ada(ops, x, p=1.0, seed=0, **options):
+    torch.manual_seed(seed)
+    aug = augmentation("ada", pipeline=list(ops), p=p, target=None, **options)
+    return aug(x)
+
+
+def test_ada_pixel_blitting_moves_whole_pixels():
+    """xflip, rotate90 and xint at p = 1: each image is itself mirrored or not, turned by a
+    multiple of 90 degrees, or shifted by whole pixels (reflected in), up to float rounding."""
+    x = torch.rand(16, 3, 16, 16) * 2 - 1
+    close = lambda a, b: (a - b).abs().max() < 1e-5  # noqa: E731
+    for a, b in zip(ada(["xflip"], x), x, strict=True):
+        assert close(a, b) or close(a, b.flip(2))
+    turns = [next(k for k in range(4) if close(a, torch.rot90(b, k, (1, 2))))
+             for a, b in zip(ada(["rotate90"], x), x, strict=True)]
+    assert len(set(turns)) > 1
+    for a, b in zip(ada(["xint"], x), x, strict=True):  # 2 pixels at most (0.125 x 16)
+        assert any(close(a[:, 2:-2, 2:-2], torch.roll(b, (dy, dx), (1, 2))[:, 2:-2, 2:-2])
+                   for dy in range(-2, 3) for dx in range(-2, 3))
+
+
+def test_ada_geometry_keeps_a_flat_image_flat_and_color_acts_on_luma_as_the_paper_says():
+    flat = torch.full((32, 3, 8, 8), 0.3)
+    assert torch.allclose(ada(["scale", "rotate", "aniso", "xfrac"], flat), flat, atol=1e-5)
+    x = torch.rand(64, 3, 8, 8) * 2 - 1
+    luma, chroma = x.mean(1, keepdim=True), x - x.mean(1, keepdim=True)
+    hue = ada(["hue"], x)  # a rotation about the luma axis: luma and chroma's size kept
+    assert torch.allclose(hue.mean(1, keepdim=True), luma, atol=1e-5) and not torch.allclose(hue, x)
+    assert torch.allclose((hue - luma).norm(dim=1), chroma.norm(dim=1), atol=1e-4)
+    flipped = ada(["lumaflip"], x)  # luma mirrored or kept, chroma kept
+    assert torch.allclose(flipped - flipped.mean(1, keepdim=True), chroma, atol=1e-5)
+    signs = (flipped.mean(1, keepdim=True) / luma).flatten(1).median(1).values
+    assert set(signs.round().tolist()) == {-1.0, 1.0}
+    saturated = ada(["saturation"], x)  # chroma scaled per image, luma kept
+    assert torch.allclose(saturated.mean(1, keepdim=True), luma, atol=1e-5)
+    brighter = ada(["brightness"], x)  # one offset per image on every pixel and channel
+    offsets = (brighter - x).flatten(1)
+    assert torch.allclose(offsets, offsets[:, :1].expand_as(offsets), atol=1e-5)
+    grey = torch.rand(64, 1, 8, 8)
+    assert torch.equal(ada(["hue", "saturation", "lumaflip"], grey), grey)  # RGB only
+
+
+def test_ada_applies_each_transform_with_probability_p_and_is_differentiable_and_seeded():
+    x = torch.rand(4000, 3, 4, 4)
+    changed = (ada(["brightness"], x, p=0.3) - x).flatten(1).abs().amax(1) > 0
+    assert 0.27 < changed.float().mean() < 0.33
+    changed = (ada(["brightness"], x, p=0.6, color_scale=0.5) - x).flatten(1).abs().amax(1) > 0
+    assert 0.27 < changed.float().mean() < 0.33
+    assert torch.allclose(ada(BGC_ALL, x[:64], p=0.0), x[:64], atol=1e-5)
+    y = (torch.rand(8, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    out = ada([*BGC_ALL, "cutout"], y, p=0.8)
+    assert torch.equal(out, ada([*BGC_ALL, "cutout"], y, p=0.8))
+    out.sum().backward()
+    assert y.grad is not None and y.grad.abs().sum() > 0
+
+
+def test_ada_p_is_tuned_fixed_or_on_a_schedule():
+    tuned = augmentation("ada", interval=2, speed=64)  # target 0.6, as ADA
+    for _ in range(4):
+        tuned.observe(torch.full((16,), 5.0))
+    assert tuned.log_values()["p"].item() == pytest.approx(1.0)
+    fixed = augmentation("ada", p=0.3, target=None)
+    fixed.observe(torch.full((16,), 5.0))
+    assert fixed.log_values() == {"p": pytest.approx(torch.tensor(0.3))}
+    ramp = augmentation("ada", p=0.55, target=None,
+                        schedule={"name": "cosine", "initial": 0.0, "final": 1.0})
+    values = []
+    for step in (1, 6, 11):
+        ramp.at_step(step, 11)
+        values.append(ramp.log_values()["p"].item())
+    assert values == pytest.approx([0.0, 0.275, 0.55])  # R3GAN's p, 0 -> 0.55 by half a cosine
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ("{name: ada, schedule: {name: cosine}}", "augment.schedule: p follows either a schedule"),
+    ("{name: ada, pipeline: [xflip, blur]}", "augment.pipeline: must be one of 'xflip'"),
+])
+def test_ada_options_it_cannot_honour_are_refused(capsys, tmp_path, fake_data, options,
+                                                  expected):
+    from pathlib import Path
+
+    from helpers import one_line_error
+
+    recipes = Path(__file__).resolve().parent.parent / "recipes"
+    one_line_error(capsys, ["run", str(recipes / "dcgan_mnist.yaml"), "train.steps=2",
+                            "train.device=cpu", f"train.run_dir={tmp_path / 'run'}",
+                            f"data.root={fake_data}", "train.batch_size=8",
+                            f"augment={options}"], expected)
 
 
 @pytest.mark.slow

@@ -164,6 +164,7 @@ class Arena:
     latent_rng: torch.Generator  # the stream of z and drawn labels, checkpointed
     device: torch.device
     prepare: Callable[[Batch], Batch] = lambda batch: batch  # memory format of real batches
+    total_steps: int = 0  # train.steps, for what follows the run (an augmentation's p)
     batches_drawn: int = 0
     log: StepLog = field(default_factory=StepLog)
     selected: set[str] = field(default_factory=set)  # roles whose fakes ``select`` saw
@@ -292,11 +293,14 @@ class Arena:
     # ---- the loop's side -------------------------------------------------------------------
 
     def play(self, game: Game, batches: Iterator[Batch], step: int) -> dict[str, Tensor]:
-        """One step of ``game``: the learning rates (and betas) for the step, the game's updates,
-        then the augmentation's values; every statistic by name, on the device."""
+        """One step of ``game``: the learning rates (and betas) and augmentation strength for the
+        step, the game's updates, then the augmentation's values; every statistic by name, on
+        the device."""
         self.log = StepLog()
         for group in self.groups.values():
             group.set_hyperparameters(step)
+        if self.augmentation is not None:
+            self.augmentation.at_step(step, self.total_steps)
         stats = game.step(self, batches, step)
         if not self.selection_checked:  # once: a game applies selections every step or never
             self.check_selection(game)

@@ -104,6 +104,7 @@ class Trainer:
             groups=groups, regularizers=c.regularizers, loss=c.loss,
             augmentation=c.augmentation, num_classes=c.num_classes, n_critic=self.options.n_critic,
             autocast=rt.autocast, prepare=rt.prepare, device=self.device,
+            total_steps=self.options.steps,
             # the latents of training have their own stream, independent of other RNG users
             latent_rng=torch.Generator(device=self.device).manual_seed(self.seed + 2))
 

@@ -1,4 +1,5 @@
-"""DiffAugment's three transforms, vectorized over the batch, and the adaptive wrapper.
+"""DiffAugment's three transforms, vectorized over the batch, x-flips, and the tuning of an
+augmentation's probability p (ADA's heuristic).
 
 Every transform draws from torch's global RNG on the batch's device (checkpoints restore it)
 and is differentiable in its input. Samples that are not images (N, C, H, W) pass unchanged.
@@ -91,14 +92,13 @@ class DiffAugment(Augmentation):
         return x
 
 
-class AdaptiveAugment(DiffAugment):
-    """Each sample is augmented with probability p. Every ``interval`` D updates p moves by
-    sign(E[sign D(x)] - target) x (images seen) / speed, clamped to [0, 1]: up while D is too
-    sure of the reals, down otherwise. Everything stays on the device."""
+class TunedProbability(Augmentation):
+    """An augmentation applied with probability p. With a ``target``, every ``interval`` D
+    updates p moves by sign(E[sign D(x)] - target) x (images seen) / speed, clamped to [0, 1]:
+    up while D is too sure of the reals, down otherwise (ADA's heuristic); without one p stays
+    as set. Everything stays on the device."""
 
-    def __init__(self, policy: list[str], translation: float, cutout: float, *, target: float,
-                 interval: int, speed: int, p: float):
-        super().__init__(policy, translation, cutout)
+    def __init__(self, *, target: float | None, interval: int, speed: int, p: float):
         self.target, self.interval, self.speed = target, interval, speed
         self.p = torch.tensor(float(p))
         self.signs = torch.zeros(())  # sum of sign(D(x)) since the last adjustment
@@ -106,12 +106,9 @@ class AdaptiveAugment(DiffAugment):
         self.observed = 0  # D updates since the last adjustment
         self.rt = torch.zeros(())  # the last E[sign D(x)], for the logs
 
-    def __call__(self, x: Tensor) -> Tensor:
-        self.p = self.p.to(x.device)
-        chosen = (torch.rand(x.shape[0], device=x.device) < self.p).view(-1, *[1] * (x.dim() - 1))
-        return torch.where(chosen, super().__call__(x), x)
-
     def observe(self, real_logits: Tensor) -> None:
+        if self.target is None:
+            return
         self.signs = self.signs.to(real_logits.device) + torch.sign(real_logits).sum()
         self.seen += real_logits.shape[0]
         self.observed += 1
@@ -123,7 +120,7 @@ class AdaptiveAugment(DiffAugment):
         self.signs, self.seen, self.observed = torch.zeros_like(self.signs), 0, 0
 
     def log_values(self) -> dict[str, Tensor]:
-        return {"p": self.p, "rt": self.rt}
+        return {"p": self.p, "rt": self.rt} if self.target is not None else {"p": self.p}
 
     def state_dict(self) -> dict[str, Any]:
         return {"p": self.p.detach().cpu(), "signs": self.signs.detach().cpu(),
@@ -133,3 +130,17 @@ class AdaptiveAugment(DiffAugment):
         self.p, self.signs = state["p"].clone(), state["signs"].clone()
         self.rt = state["rt"].clone()
         self.seen, self.observed = int(state["seen"]), int(state["observed"])
+
+
+class AdaptiveAugment(TunedProbability):
+    """DiffAugment's policy on each sample with probability p, p tuned by ADA's heuristic."""
+
+    def __init__(self, policy: list[str], translation: float, cutout: float, *, target: float,
+                 interval: int, speed: int, p: float):
+        super().__init__(target=target, interval=interval, speed=speed, p=p)
+        self.policy = DiffAugment(policy, translation, cutout)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        self.p = self.p.to(x.device)
+        chosen = (torch.rand(x.shape[0], device=x.device) < self.p).view(-1, *[1] * (x.dim() - 1))
+        return torch.where(chosen, self.policy(x), x)
