@@ -30,3 +30,24 @@ def test_the_gpu_script_runs_end_to_end_on_the_cpu_dry(tmp_path, inception_path,
     assert "│ fid " in table and "DCGAN-32 CIFAR-10" in table
     for recipe in ("sngan_cifar", "biggan_cifar", "stylegan2_cifar", "r3gan_cifar"):
         assert f"│ {recipe} " in table, recipe  # its own step, timed
+
+
+@pytest.mark.slow
+def test_the_augmentation_benchmark_measures_each_arm(tmp_path, data_root):
+    """bench/augment.py at 2 steps: each arm trains on the real subset, and its row holds the
+    final p and D's sign on training and held-out images (FID left out: no network given)."""
+    if not (data_root / "cifar10" / "cifar-10-batches-py-subset").is_dir():
+        pytest.skip(f"no CIFAR-10 subset under {data_root} (see ../shared/data)")
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "augment.py"), "--steps", "2",
+                           "--arms", "none,ada", "--width", "8", "--batch", "8",
+                           "--data-root", str(data_root), "--runs", str(tmp_path / "runs"),
+                           "--models", str(tmp_path / "no-models")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines()
+            if line.startswith(("| none", "| ada"))]
+    assert [cells[0].strip() for cells in rows] == ["none", "ada"]
+    for cells in rows:
+        p, sign_train, sign_test = (float(c) for c in cells[1:4])
+        assert 0 <= p <= 1 and -1 <= sign_train <= 1 and -1 <= sign_test <= 1
+        assert cells[6].strip() == "-"

@@ -67,8 +67,9 @@ def translate2d(tx: Tensor, ty: Tensor) -> Tensor:
 def geometric_map(n: int, size: tuple[int, int], p: Tensor, ops: set[str],
                   device: torch.device) -> Tensor:
     """(N, 3, 3): for each image, where each output pixel reads the input, in the normalized
-    coordinates of affine_grid ([-1, 1] across the image). Translations of a share t of the
-    image are 2t there; integer ones land on whole pixels."""
+    coordinates of affine_grid ([-1, 1] across each side). The transforms are composed in
+    pixel units about the centre, so rotations stay rotations on images that are not square
+    and integer shifts land on whole pixels."""
     h, w = size
     one = torch.ones(n, device=device)
     p_rot = 1 - torch.sqrt(1 - p)  # two rotations: the chance of at least one is p
@@ -79,21 +80,24 @@ def geometric_map(n: int, size: tuple[int, int], p: Tensor, ops: set[str],
         if op in ops:
             m = m @ torch.where(chosen(n, prob, device)[:, None, None], matrix(), eye(n, 3, device))
 
-    maybe("xflip", p, lambda: scale2d(1 - 2 * torch.randint(2, (n,), device=device), one))
-    maybe("rotate90", p, lambda: rotate2d(torch.randint(4, (n,), device=device) * math.pi / 2))
+    def turn() -> Tensor:
+        return rotate2d((torch.rand(n, device=device) * 2 - 1) * math.pi)
 
     def xint() -> Tensor:
         shift = (torch.rand(2, n, device=device) * 2 - 1) * XINT_MAX
-        return translate2d(torch.round(shift[0] * w) * 2 / w, torch.round(shift[1] * h) * 2 / h)
+        return translate2d(torch.round(shift[0] * w), torch.round(shift[1] * h))
 
+    maybe("xflip", p, lambda: scale2d(1 - 2 * torch.randint(2, (n,), device=device), one))
+    maybe("rotate90", p, lambda: rotate2d(torch.randint(4, (n,), device=device) * math.pi / 2))
     maybe("xint", p, xint)
     maybe("scale", p, lambda: (lambda s: scale2d(s, s))(lognormal2(n, SCALE_STD, device)))
-    maybe("rotate", p_rot, lambda: rotate2d((torch.rand(n, device=device) * 2 - 1) * math.pi))
+    maybe("rotate", p_rot, turn)
     maybe("aniso", p, lambda: (lambda s: scale2d(s, 1 / s))(lognormal2(n, ANISO_STD, device)))
-    maybe("rotate", p_rot, lambda: rotate2d((torch.rand(n, device=device) * 2 - 1) * math.pi))
-    maybe("xfrac", p, lambda: translate2d(torch.randn(n, device=device) * XFRAC_STD * 2,
-                                          torch.randn(n, device=device) * XFRAC_STD * 2))
-    return m
+    maybe("rotate", p_rot, turn)
+    maybe("xfrac", p, lambda: translate2d(torch.randn(n, device=device) * XFRAC_STD * w,
+                                          torch.randn(n, device=device) * XFRAC_STD * h))
+    pixels = scale2d(one * w / 2, one * h / 2)  # normalized -> pixel units about the centre
+    return torch.linalg.inv(pixels) @ m @ pixels
 
 
 def color_matrix(n: int, p: Tensor, ops: set[str], rgb: bool, device: torch.device) -> Tensor:
