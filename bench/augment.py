@@ -3,6 +3,8 @@ without augmentation, with adaptive DiffAugment and with ADA's pipeline, at equa
 
     python bench/augment.py [--steps 4000] [--arms none,adaptive,ada] [--seed 0]
     python bench/augment.py --dry-run      # the runs it would make, not made
+    python bench/augment.py --measure      # measure the runs an earlier call made, again
+    python bench/augment.py --extend --steps 12000   # resume those runs to 12,000 steps
 
 On a small training set D overfits: its outputs on the training images part from those on
 images it never saw. ADA (Karras et al., 2020) watches r_t = E[sign D(x)] on the training
@@ -17,10 +19,10 @@ side by side, one process and one thread each.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -47,22 +49,28 @@ def overrides(arm: str, args: argparse.Namespace, run_dir: Path) -> list[str]:
             f"train.run_dir={run_dir}"]
 
 
-def train(args: argparse.Namespace) -> dict[str, float]:
-    """Every arm at once; the seconds each took."""
+def train(args: argparse.Namespace) -> None:
+    """Every arm at once."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    started, processes = time.perf_counter(), {}
+    processes = {}
     for arm in args.arms:
         command = [sys.executable, "-m", "ganzoo", "run", str(RECIPE),
                    *overrides(arm, args, args.runs / arm)]
+        if args.extend:  # exact resume: as if the run had been this long from the start
+            command = [sys.executable, "-m", "ganzoo", "resume", str(args.runs / arm),
+                       f"train.steps={args.steps}"]
         processes[arm] = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE, text=True)
-    seconds = {}
     for arm, process in processes.items():
         _, err = process.communicate()
         if process.returncode != 0:
             raise SystemExit(f"{arm}: training failed:\n{err[-2000:]}")
-        seconds[arm] = time.perf_counter() - started
-    return seconds
+
+
+def training_seconds(run: Path) -> float:
+    """The training loop's own time, from the run's last metrics line."""
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return float(json.loads(lines[-1])["elapsed_s"])
 
 
 def d_on_reals(run: Path, data_root: Path) -> dict[str, float]:
@@ -97,7 +105,7 @@ def fid(run: Path, extractor: Path) -> float:
 
     result = ganzoo.evaluate(run, n=HELD_OUT, metrics=["fid"], ref="test",
                              extractor_path=str(extractor), device="cpu", progress=False)
-    return float(result["values"]["fid"])
+    return float(result["metrics"]["fid"])
 
 
 def main() -> None:
@@ -112,6 +120,10 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "augment")
     parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models")
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--measure", action="store_true", help="measure the runs in --runs "
+                        "without training them")
+    parser.add_argument("--extend", action="store_true", help="resume the runs in --runs to "
+                        "--steps, then measure them")
     args = parser.parse_args()
     args.arms = [a for a in args.arms.split(",") if a]
     unknown = [a for a in args.arms if a not in ARMS]
@@ -124,19 +136,20 @@ def main() -> None:
             print("ganzoo run", RECIPE.relative_to(REPO), *overrides(arm, args, args.runs / arm))
         return
     extractor = args.models / EXTRACTOR
-    seconds = train(args)
+    if not args.measure:
+        train(args)
     print(f"# {device_name(torch.device('cpu'))}; {versions()}")
     print(f"# DCGAN ngf = ndf = {args.width}, batch {args.batch}, {args.steps} steps, seed "
           f"{args.seed}, on {4660} CIFAR-10 training images")
     print("| augmentation | p at the end | E[sign D] train | E[sign D] held out | "
-          "mean D train | mean D held out | FID-932 vs held out | wall s |")
+          "mean D train | mean D held out | FID-932 vs held out | training s |")
     print("|---|---|---|---|---|---|---|---|")
     for arm in args.arms:
         d = d_on_reals(args.runs / arm, args.data_root)
         score = f"{fid(args.runs / arm, extractor):.1f}" if extractor.exists() else "-"
         print(f"| {arm} | {d['p']:.3f} | {d['sign_train']:.3f} | {d['sign_test']:.3f} | "
               f"{d['logit_train']:.2f} | {d['logit_test']:.2f} | {score} | "
-              f"{seconds[arm]:.0f} |", flush=True)
+              f"{training_seconds(args.runs / arm):.0f} |", flush=True)
 
 
 if __name__ == "__main__":
